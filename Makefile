@@ -1,0 +1,31 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+DATA    ?= $(if $(MMSEARCH_DATA),$(MMSEARCH_DATA),../shared/data)
+DEMO_DB := .mmsearch/demo
+
+.PHONY: install demo test clean
+
+$(BIN)/mmsearch: pyproject.toml
+	$(PY) -m venv $(VENV)
+	# torch and torchvision are pinned here (they come from local disk on our machines);
+	# pyproject.toml keeps ranges so users elsewhere get their own builds.
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/mmsearch
+
+demo: install
+	$(BIN)/mmsearch index $(DATA)/skimage_data/images $(DATA)/caltech101/images --db $(DEMO_DB)
+	$(BIN)/mmsearch query "an airplane" -k 5 --db $(DEMO_DB)
+	$(BIN)/mmsearch query "a black and white cat" -k 5 --db $(DEMO_DB)
+	$(BIN)/mmsearch query --image $(DATA)/skimage_data/images/chelsea.png -k 5 --db $(DEMO_DB)
+	$(BIN)/mmsearch info --db $(DEMO_DB)
+
+test: install
+	MMSEARCH_DATA=$(DATA) $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .mmsearch

@@ -1,0 +1,29 @@
+"""Exception types shared by every layer; `indexes` is the bottom layer so they live here."""
+
+
+class MmsearchError(Exception):
+    """Base class of every error mmsearch raises on purpose; its message is meant for the user."""
+
+
+class IndexNotFoundError(MmsearchError):
+    """No index exists at the given location."""
+
+
+class IndexMismatchError(MmsearchError):
+    """The index was built by another model or with another dimension."""
+
+
+class CatalogVersionError(MmsearchError):
+    """The catalog was written by a newer, unknown schema version."""
+
+
+class CorruptIndexError(MmsearchError):
+    """An index file exists but cannot be read."""
+
+
+class FilterError(MmsearchError):
+    """A `--where` predicate is not a valid read-only expression over catalog columns."""
+
+
+class IndexLockedError(MmsearchError):
+    """Another process holds the catalog's write lock for too long."""

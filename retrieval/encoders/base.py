@@ -1,0 +1,117 @@
+"""The one interface every model family implements: media in, L2-normalised vectors out."""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from retrieval.errors import ModalityNotSupportedError
+from retrieval.types import Modality, Vectors
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+ImageTransform = Callable[["Image.Image"], "torch.Tensor"]
+AudioTransform = Callable[[np.ndarray], "torch.Tensor"]
+
+
+def pick_device() -> str:
+    """'cuda' when a CUDA GPU is visible, else 'cpu'."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def normalize(vectors: np.ndarray) -> Vectors:
+    """Row-wise L2 normalisation into a float32 array (zero rows stay zero)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class Encoder(ABC):
+    """Maps images, texts and (optionally) audio into one shared, L2-normalised space.
+
+    Subclasses set `model_id` (stable: it is written into every index), `dim` and
+    `modalities`, and implement the batch methods. Transforms must be picklable:
+    the indexer runs them in worker processes.
+    """
+
+    model_id: str
+    dim: int
+    modalities: frozenset[Modality] = frozenset({"image", "text"})
+    logit_scale: float = 100.0
+    """Multiplier on cosine similarity before a softmax (zero-shot classification)."""
+    audio_sample_rate: int = 16_000
+    """Sample rate the audio transform expects its mono float32 input in."""
+    audio_window_s: float = 2.0
+    """Length of one audio window; longer files are cut into overlapping windows."""
+
+    device: str = "cpu"
+
+    @abstractmethod
+    def image_transform(self) -> ImageTransform:
+        """Picklable callable: RGB PIL image -> float tensor (C, H, W) ready for the model."""
+
+    @abstractmethod
+    def encode_image_batch(self, pixels: "torch.Tensor") -> Vectors:
+        """Stacked transformed images (N, C, H, W) -> (N, dim) normalised vectors."""
+
+    @abstractmethod
+    def encode_texts(self, texts: Sequence[str]) -> Vectors:
+        """Texts -> (N, dim) normalised vectors."""
+
+    def audio_transform(self) -> AudioTransform:
+        """Picklable callable: mono float32 waveform at `audio_sample_rate` -> feature tensor."""
+        raise self._no_tower("audio")
+
+    def encode_audio_batch(self, features: "torch.Tensor") -> Vectors:
+        """Stacked audio features -> (N, dim) normalised vectors."""
+        raise self._no_tower("audio")
+
+    def to(self, device: str) -> "Encoder":
+        """Move the model to `device` ('cpu' or 'cuda'); fp16 is used on CUDA."""
+        self.device = device
+        return self
+
+    def supports(self, modality: Modality) -> bool:
+        """Whether this model can embed `modality`."""
+        return modality in self.modalities
+
+    def encode_images(self, images: Sequence["Image.Image"]) -> Vectors:
+        """PIL images -> (N, dim) normalised vectors."""
+        import torch
+
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        transform = self.image_transform()
+        return self.encode_image_batch(torch.stack([transform(im.convert("RGB")) for im in images]))
+
+    def encode_audio(self, waveforms: Sequence[np.ndarray]) -> Vectors:
+        """Mono float32 waveforms at `audio_sample_rate` -> (N, dim) normalised vectors."""
+        import torch
+
+        if not waveforms:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        transform = self.audio_transform()
+        return self.encode_audio_batch(torch.stack([transform(w) for w in waveforms]))
+
+    @contextlib.contextmanager
+    def inference(self) -> Iterator[None]:
+        """`torch.inference_mode`, plus fp16 autocast when running on CUDA."""
+        import torch
+
+        with torch.inference_mode():
+            if self.device.startswith("cuda"):
+                with torch.autocast("cuda", dtype=torch.float16):
+                    yield
+            else:
+                yield
+
+    def _no_tower(self, modality: Modality) -> ModalityNotSupportedError:
+        return ModalityNotSupportedError(f"model {self.model_id!r} has no {modality} tower")

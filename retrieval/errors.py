@@ -1,0 +1,39 @@
+"""Errors raised by the retrieval library (the base class comes from `indexes.errors`)."""
+
+from indexes.errors import (
+    CatalogVersionError,
+    CorruptIndexError,
+    FilterError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    MmsearchError,
+)
+
+__all__ = [
+    "CatalogVersionError",
+    "CorruptIndexError",
+    "EncoderNotFoundError",
+    "FilterError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "MediaDecodeError",
+    "MissingDependencyError",
+    "MmsearchError",
+    "ModalityNotSupportedError",
+]
+
+
+class EncoderNotFoundError(MmsearchError):
+    """A model name, tag or checkpoint path cannot be resolved or loaded."""
+
+
+class MissingDependencyError(MmsearchError):
+    """An optional package needed for this feature is not installed."""
+
+
+class MediaDecodeError(MmsearchError):
+    """A file cannot be decoded as the media type its extension promises."""
+
+
+class ModalityNotSupportedError(MmsearchError):
+    """The model has no tower for the requested modality."""
