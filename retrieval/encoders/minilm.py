@@ -33,7 +33,12 @@ def load_minilm(device: str = "cpu") -> "SentenceTransformer":
     """Load all-MiniLM-L6-v2 from site-packages without touching any model hub."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import transformers
     from sentence_transformers import SentenceTransformer
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
 
     return SentenceTransformer(minilm_path(), device=device)
 

@@ -1,0 +1,98 @@
+"""Terminal and JSON rendering of results; the only module that formats output for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from retrieval.engine import IndexInfo
+    from retrieval.pipeline import IndexReport
+    from retrieval.types import SearchHit
+
+
+def print_json(payload: Any) -> None:
+    """One JSON object on stdout."""
+    typer.echo(json.dumps(payload, ensure_ascii=False, default=str))
+
+
+def error(message: str) -> None:
+    """One `error: ...` line on stderr."""
+    typer.echo(f"error: {message}", err=True)
+
+
+def hits_table(hits: Sequence["SearchHit"]) -> None:
+    """rank, score, path (plus the time span of audio windows and the text of text items)."""
+    if not hits:
+        typer.echo("no results")
+        return
+    width = len(str(len(hits)))
+    for hit in hits:
+        where = hit.path
+        if hit.fields.get("start_s") is not None:
+            where += f"  [{hit.fields['start_s']:.2f}s-{hit.fields['end_s']:.2f}s]"
+        if hit.fields.get("text"):
+            where += f"  {hit.fields['text']!r}"
+        typer.echo(f"{hit.rank:>{width}}  {hit.score:.4f}  {where}")
+
+
+def index_report(report: "IndexReport") -> None:
+    """Counts of an indexing run and the files that were skipped."""
+    typer.echo(
+        f"indexed in {report.seconds:.1f}s: new {report.new}, changed {report.changed}, "
+        f"unchanged {report.unchanged}, moved {report.moved}, duplicates {report.duplicates}, "
+        f"removed {report.removed}, skipped {report.skipped} ({report.items} vectors written)"
+    )
+    for path, reason in report.failures:
+        typer.echo(f"skipped: {reason}", err=True)
+
+
+def info_table(info: "IndexInfo") -> None:
+    """`mmsearch info` as aligned key/value lines."""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(info.counts.items())) or "empty"
+    rows = [
+        ("index", info.db), ("model", info.model_id), ("dim", str(info.dim)), ("index type", info.index_type),
+        ("items", counts), ("files", str(info.files)), ("size on disk", _human_bytes(info.bytes_on_disk)),
+        ("created", info.created_at),
+    ]
+    for key, value in rows:
+        typer.echo(f"{key + ':':<14}{value}")
+
+
+def _human_bytes(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+class IndexProgress:
+    """Progress bar on stderr with files/s and ETA, fed by the pipeline's progress callback."""
+
+    def __init__(self, label: str) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]:>8.1f} files/s"),
+            TextColumn("ETA"), TimeRemainingColumn(), console=Console(file=sys.stderr),
+        )
+        self._task = self._progress.add_task(label, total=None, rate=0.0)
+        self._started = time.perf_counter()
+
+    def __enter__(self) -> "IndexProgress":
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def __call__(self, done: int, total: int) -> None:
+        rate = done / max(time.perf_counter() - self._started, 1e-9)
+        self._progress.update(self._task, completed=done, total=total, rate=rate)

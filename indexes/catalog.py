@@ -1,0 +1,321 @@
+"""The DuckDB catalog: one row per indexed item, its float16 vector, and the index's metadata.
+
+The catalog is the source of truth. Every batch of new items is committed in one
+transaction together with its vectors and a bumped `generation`, so a killed run loses
+at most the batch in flight; the FAISS index is a derived file that can always be
+rebuilt from the vectors stored here. Connections are opened per operation so that a
+query in another process can read between an indexer's commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from indexes.errors import CatalogVersionError, IndexLockedError, IndexMismatchError, IndexNotFoundError
+from indexes.sql_filter import validate_where
+
+SCHEMA_VERSION = 1
+LOCK_TIMEOUT_S = 60.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    id           BIGINT PRIMARY KEY,
+    path         VARCHAR NOT NULL,
+    part         INTEGER NOT NULL,
+    modality     VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    size         BIGINT,
+    mtime        DOUBLE,
+    width        INTEGER,
+    height       INTEGER,
+    start_s      DOUBLE,
+    end_s        DOUBLE,
+    text         VARCHAR,
+    label        VARCHAR,
+    added_at     TIMESTAMP NOT NULL,
+    model_id     VARCHAR NOT NULL,
+    vector       BLOB NOT NULL
+);
+"""
+
+ITEM_COLUMNS: tuple[str, ...] = (
+    "id", "path", "part", "modality", "content_hash", "size", "mtime", "width", "height",
+    "start_s", "end_s", "text", "label", "added_at", "model_id",
+)
+"""Columns a user sees in results and may use in `--where` (the vector blob is internal)."""
+
+_INSERT_COLUMNS = ITEM_COLUMNS + ("vector",)
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An embedded item ready to be written (its id is assigned by the catalog)."""
+
+    path: str
+    modality: str
+    content_hash: str
+    size: int
+    mtime: float
+    part: int = 0
+    width: int | None = None
+    height: int | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    text: str | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """What the catalog remembers about one file (for incremental indexing)."""
+
+    path: str
+    size: int
+    mtime: float
+    content_hash: str
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """Which model built the index, its dimension, and the FAISS index description."""
+
+    model_id: str
+    dim: int
+    index_type: str
+    generation: int
+    created_at: str
+
+
+class Catalog:
+    """DuckDB catalog file at `path` (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    # -- connections -------------------------------------------------------
+    @contextlib.contextmanager
+    def _connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        if read_only and not self.path.exists():
+            raise IndexNotFoundError(f"no index at {self.path.parent} (run `mmsearch index PATH` first)")
+        config = {"enable_external_access": False} if read_only else {}
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        delay = 0.02
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only, config=config)
+                break
+            except duckdb.IOException as err:
+                if "lock" not in str(err).lower() or time.monotonic() > deadline:
+                    if "lock" in str(err).lower():
+                        raise IndexLockedError(f"catalog {self.path} is locked by another process") from err
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.25)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction: committed on success, rolled back on any exception."""
+        with self._connect(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    # -- metadata ----------------------------------------------------------
+    def exists(self) -> bool:
+        """Whether the catalog file exists."""
+        return self.path.exists()
+
+    def ensure(self, model_id: str, dim: int, index_type: str) -> IndexMeta:
+        """Create the catalog for `model_id`/`dim`, or check that the existing one matches."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.transaction() as con:
+            con.execute(_SCHEMA)
+            meta = _read_meta(con)
+            if not meta:
+                created = time.strftime("%Y-%m-%dT%H:%M:%S")
+                con.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [("schema_version", str(SCHEMA_VERSION)), ("model_id", model_id), ("dim", str(dim)),
+                     ("index_type", index_type), ("generation", "0"), ("created_at", created)],
+                )
+                meta = _read_meta(con)
+        found = _meta_from_dict(meta, self.path)
+        check_compatible(found, model_id, dim, self.path)
+        return found
+
+    def meta(self) -> IndexMeta:
+        """The index metadata; raises IndexNotFoundError when there is no catalog."""
+        with self._connect(read_only=True) as con:
+            return _meta_from_dict(_read_meta(con), self.path)
+
+    def set_index_type(self, index_type: str) -> None:
+        """Record the FAISS index description chosen for this collection."""
+        with self.transaction() as con:
+            con.execute("UPDATE meta SET value = ? WHERE key = 'index_type'", [index_type])
+
+    # -- incremental bookkeeping -------------------------------------------
+    def stored_files(self, prefixes: Sequence[str]) -> dict[str, StoredFile]:
+        """Files stored under any of `prefixes` (folders or exact files), keyed by path."""
+        if not self.exists():
+            return {}
+        clauses = " OR ".join(["path = ? OR starts_with(path, ?)"] * len(prefixes))
+        params: list[Any] = []
+        for prefix in prefixes:
+            params += [prefix, prefix.rstrip("/") + "/"]
+        with self._connect(read_only=True) as con:
+            rows = con.execute(
+                f"SELECT path, any_value(size), any_value(mtime), any_value(content_hash), list(id ORDER BY part) "
+                f"FROM items WHERE {clauses} GROUP BY path",
+                params,
+            ).fetchall()
+        return {r[0]: StoredFile(r[0], r[1], r[2], r[3], tuple(r[4])) for r in rows}
+
+    def hash_owners(self, con: duckdb.DuckDBPyConnection, hashes: Sequence[str]) -> dict[str, str]:
+        """Inside transaction `con`: content hash -> a path already stored with that content."""
+        if not hashes:
+            return {}
+        rows = con.execute(
+            "SELECT content_hash, min(path) FROM items WHERE list_contains(?, content_hash) GROUP BY content_hash",
+            [list(hashes)],
+        ).fetchall()
+        return dict(rows)
+
+    def insert(
+        self, con: duckdb.DuckDBPyConnection, items: Sequence[NewItem], vectors: np.ndarray, model_id: str
+    ) -> list[int]:
+        """Inside transaction `con`: insert `items` with their vectors; returns the new ids."""
+        start = con.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]
+        ids = list(range(start, start + len(items)))
+        blobs = np.asarray(vectors, dtype=np.float16)
+        now = time.strftime("%Y-%m-%d %H:%M:%S")
+        rows = [
+            (i, it.path, it.part, it.modality, it.content_hash, it.size, it.mtime, it.width, it.height,
+             it.start_s, it.end_s, it.text, it.label, now, model_id, blobs[n].tobytes())
+            for n, (i, it) in enumerate(zip(ids, items))
+        ]
+        if rows:
+            placeholders = ", ".join("?" * len(_INSERT_COLUMNS))
+            con.executemany(f"INSERT INTO items ({', '.join(_INSERT_COLUMNS)}) VALUES ({placeholders})", rows)
+            _bump_generation(con)
+        return ids
+
+    def delete(self, con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> int:
+        """Inside transaction `con`: remove every row of `paths`; returns how many files had rows."""
+        if not paths:
+            return 0
+        found = con.execute(
+            "SELECT count(DISTINCT path) FROM items WHERE list_contains(?, path)", [list(paths)]).fetchone()[0]
+        if found:
+            con.execute("DELETE FROM items WHERE list_contains(?, path)", [list(paths)])
+            _bump_generation(con)
+        return found
+
+    def update_facts(self, con: duckdb.DuckDBPyConnection, old_path: str, new_path: str, size: int, mtime: float) -> None:
+        """Inside transaction `con`: record a new path, size and mtime for unchanged content."""
+        con.execute("UPDATE items SET path = ?, size = ?, mtime = ? WHERE path = ?", [new_path, size, mtime, old_path])
+        _bump_generation(con)
+
+    def delete_paths(self, paths: Sequence[str]) -> int:
+        """Remove every row of `paths` in one transaction; returns how many files were removed."""
+        with self.transaction() as con:
+            return self.delete(con, paths)
+
+    # -- reading -----------------------------------------------------------
+    def vectors(self, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64, vectors float32) for `ids`, or for every item when `ids` is None."""
+        with self._connect(read_only=True) as con:
+            if ids is None:
+                rows = con.execute("SELECT id, vector FROM items ORDER BY id").fetchall()
+            else:
+                rows = con.execute(
+                    "SELECT id, vector FROM items WHERE list_contains(?, id) ORDER BY id", [list(map(int, ids))]
+                ).fetchall()
+        dim = self.meta().dim if not rows else len(rows[0][1]) // 2
+        out_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), dim)
+        return out_ids, vecs.astype(np.float32)
+
+    def ids(self) -> np.ndarray:
+        """Every item id, sorted."""
+        with self._connect(read_only=True) as con:
+            return np.array([r[0] for r in con.execute("SELECT id FROM items ORDER BY id").fetchall()], dtype=np.int64)
+
+    def rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Catalog rows (without vectors) keyed by id."""
+        if not len(ids):
+            return {}
+        cols = ", ".join(ITEM_COLUMNS)
+        with self._connect(read_only=True) as con:
+            cur = con.execute(f"SELECT {cols} FROM items WHERE list_contains(?, id)", [list(map(int, ids))])
+            return {row[0]: dict(zip(ITEM_COLUMNS, row)) for row in cur.fetchall()}
+
+    def filter_ids(self, where: str) -> np.ndarray:
+        """Ids of items matching a validated user predicate (read-only, no external access)."""
+        predicate = validate_where(where, frozenset(ITEM_COLUMNS))
+        with self._connect(read_only=True) as con:
+            try:
+                rows = con.execute(f"SELECT id FROM items WHERE ({predicate})").fetchall()
+            except duckdb.Error as err:
+                from indexes.errors import FilterError
+
+                raise FilterError(f"invalid --where predicate: {str(err).splitlines()[0]}") from err
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def counts(self) -> dict[str, int]:
+        """Number of items per modality."""
+        with self._connect(read_only=True) as con:
+            return dict(con.execute("SELECT modality, count(*) FROM items GROUP BY modality").fetchall())
+
+    def file_count(self) -> int:
+        """Number of distinct source files."""
+        with self._connect(read_only=True) as con:
+            return con.execute("SELECT count(DISTINCT path) FROM items").fetchone()[0]
+
+
+def check_compatible(meta: IndexMeta, model_id: str, dim: int, where: Path) -> None:
+    """Raise IndexMismatchError unless the index was built by `model_id` with `dim`."""
+    if meta.model_id != model_id or meta.dim != dim:
+        raise IndexMismatchError(
+            f"index at {where.parent} was built with model {meta.model_id!r} (dim {meta.dim}), "
+            f"not {model_id!r} (dim {dim}); use --model {meta.model_id} or another --db"
+        )
+
+
+def _read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    try:
+        return dict(con.execute("SELECT key, value FROM meta").fetchall())
+    except duckdb.CatalogException:
+        return {}
+
+
+def _meta_from_dict(meta: dict[str, str], path: Path) -> IndexMeta:
+    if not meta:
+        raise IndexNotFoundError(f"no index at {path.parent} (run `mmsearch index PATH` first)")
+    version = int(meta["schema_version"])
+    if version > SCHEMA_VERSION:
+        raise CatalogVersionError(
+            f"catalog {path} has schema version {version}, newer than this mmsearch ({SCHEMA_VERSION}); upgrade mmsearch"
+        )
+    return IndexMeta(meta["model_id"], int(meta["dim"]), meta["index_type"], int(meta["generation"]), meta["created_at"])
+
+
+def _bump_generation(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'generation'")

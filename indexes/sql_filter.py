@@ -1,0 +1,56 @@
+"""Validation of user `--where` predicates: one read-only expression over catalog columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+
+from indexes.errors import FilterError
+
+_FORBIDDEN_CLASSES = {"SUBQUERY", "WINDOW", "STAR", "LAMBDA"}
+
+
+def validate_where(predicate: str, columns: frozenset[str]) -> str:
+    """Return `predicate` if it is a single expression over `columns`; raise FilterError otherwise.
+
+    The predicate is parsed (never executed) by DuckDB's own parser, so anything that is not
+    a plain WHERE expression (a second statement, a subquery, a table function, an unknown
+    column) is refused before it reaches a query. Execution then also happens on a read-only
+    connection with external access disabled.
+    """
+    if not predicate.strip():
+        raise FilterError("empty --where predicate")
+    sql = f"SELECT id FROM items WHERE ({predicate})"
+    try:
+        tree = json.loads(duckdb.connect().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    except duckdb.Error as err:  # pragma: no cover - json_serialize_sql reports errors in-band
+        raise FilterError(f"invalid --where predicate: {err}") from err
+    if tree.get("error"):
+        raise FilterError(f"invalid --where predicate: {tree.get('error_message', 'syntax error')}")
+    statements = tree["statements"]
+    node = statements[0]["node"] if len(statements) == 1 else {}
+    if node.get("type") != "SELECT_NODE" or node.get("from_table", {}).get("table_name") != "items":
+        raise FilterError("--where must be a single expression, not a statement")
+    for expr in _walk(node["where_clause"]):
+        cls = expr.get("class")
+        if cls in _FORBIDDEN_CLASSES:
+            raise FilterError(f"--where may not contain {cls.lower()} expressions")
+        if cls == "COLUMN_REF":
+            name = expr["column_names"][-1].lower()
+            if name not in columns:
+                raise FilterError(f"unknown column {name!r} in --where; columns: {', '.join(sorted(columns))}")
+    return predicate
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if "class" in node:
+            yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)

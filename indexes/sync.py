@@ -1,0 +1,64 @@
+"""Keep the derived FAISS file in step with the catalog (the source of truth)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from indexes.catalog import Catalog
+from indexes.choose import choose_index_type, min_train_size
+from indexes.faiss_store import FaissStore
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+
+
+def desired_index_type(requested: str, n_vectors: int, dim: int) -> str:
+    """The factory string to use: `requested`, or the size-based choice for 'auto'.
+
+    A trained type asked for on too few vectors falls back to exact search until it can be trained.
+    """
+    if requested == AUTO:
+        return choose_index_type(n_vectors, dim)
+    return requested if n_vectors >= min_train_size(requested) else "Flat"
+
+
+def sync_store(catalog: Catalog, path: Path, requested: str, save: bool) -> FaissStore | None:
+    """Return a FaissStore matching the catalog's current generation, updating or rebuilding it.
+
+    With `save`, the result is written atomically to `path`. Returns None for an empty catalog.
+    """
+    meta = catalog.meta()
+    ids = catalog.ids()
+    if not len(ids):
+        return None
+    wanted = desired_index_type(requested, len(ids), meta.dim)
+    store = FaissStore.load(path)
+    if store and store.generation == meta.generation and store.index_type == wanted and store.count == len(ids):
+        return store
+    if store and store.index_type == wanted and store.dim == meta.dim:
+        _apply_diff(catalog, store, ids)
+    else:
+        log.info("building %s index over %d vectors", wanted, len(ids))
+        ids, vectors = catalog.vectors()
+        store = FaissStore.build(wanted, ids, vectors, meta.generation)
+    store.generation = meta.generation
+    if save:
+        store.save(path)
+        if wanted != meta.index_type:
+            catalog.set_index_type(wanted)
+    return store
+
+
+def _apply_diff(catalog: Catalog, store: FaissStore, ids: np.ndarray) -> None:
+    stored_ids = faiss.vector_to_array(store.index.id_map)
+    stale = np.setdiff1d(stored_ids, ids, assume_unique=True)
+    fresh = np.setdiff1d(ids, stored_ids, assume_unique=True)
+    store.remove(stale)
+    if len(fresh):
+        fresh_ids, vectors = catalog.vectors(fresh)
+        store.add(fresh_ids, vectors)

@@ -1,0 +1,1 @@
+"""Audio tower: decoding, windowing, log-mel features and the speech-to-MiniLM model."""

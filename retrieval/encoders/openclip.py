@@ -1,0 +1,101 @@
+"""OpenCLIP models: a model name with a pretrained tag, a local checkpoint file, or random init."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from retrieval.encoders.base import Encoder, ImageTransform
+from retrieval.errors import EncoderNotFoundError, MissingDependencyError
+from retrieval.types import Vectors
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+
+RANDOM_TAG = "random"
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
+
+
+def is_checkpoint_path(tag: str) -> bool:
+    """Whether an OpenCLIP 'tag' is really a local checkpoint file."""
+    return "/" in tag or tag.endswith(CHECKPOINT_SUFFIXES)
+
+
+def openclip_model_id(arch: str, tag: str) -> str:
+    """Stable model id; a local checkpoint is identified by its file name and size."""
+    if is_checkpoint_path(tag):
+        path = Path(tag).expanduser()
+        size = path.stat().st_size if path.exists() else 0
+        return f"openclip:{arch}/file:{path.name}:{size}"
+    return f"openclip:{arch}/{tag}"
+
+
+class OpenClipEncoder(Encoder):
+    """Wraps an `open_clip` model and its matching preprocessing and tokenizer."""
+
+    def __init__(self, arch: str, tag: str, device: str = "cpu") -> None:
+        try:
+            import open_clip
+        except ImportError as err:
+            raise MissingDependencyError("OpenCLIP models need open_clip: pip install open_clip_torch") from err
+        if arch not in open_clip.list_models():
+            raise EncoderNotFoundError(f"unknown OpenCLIP model {arch!r}; see open_clip.list_models()")
+        self.model_id = openclip_model_id(arch, tag)
+        self.model, _, self._preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
+        if tag != RANDOM_TAG:
+            self._load_weights(open_clip, arch, tag)
+        self.model.eval()
+        self._tokenizer = open_clip.get_tokenizer(arch)
+        self.dim = int(self.model.text_projection.shape[1]) if hasattr(self.model, "text_projection") else int(
+            self.model.visual.output_dim)
+        self.logit_scale = float(self.model.logit_scale.exp())
+        self.to(device)
+
+    def _load_weights(self, open_clip, arch: str, tag: str) -> None:  # noqa: ANN001
+        if is_checkpoint_path(tag):
+            path = Path(tag).expanduser()
+            if not path.is_file():
+                raise EncoderNotFoundError(f"OpenCLIP checkpoint not found: {path}")
+        else:
+            if tag not in open_clip.list_pretrained_tags_by_model(arch):
+                raise EncoderNotFoundError(
+                    f"unknown pretrained tag {tag!r} for {arch}; known: {open_clip.list_pretrained_tags_by_model(arch)}")
+            try:
+                path = Path(open_clip.download_pretrained(open_clip.get_pretrained_cfg(arch, tag)))
+            except Exception as err:  # hub errors come in many types
+                raise EncoderNotFoundError(
+                    f"cannot fetch OpenCLIP weights {arch}/{tag} (no network or hub unreachable). Download the "
+                    f"checkpoint on a connected machine and pass it as a file: --model openclip:{arch}/PATH/TO/"
+                    f"open_clip_model.safetensors"
+                ) from err
+        try:
+            open_clip.load_checkpoint(self.model, str(path), weights_only=True)
+        except Exception as err:
+            raise EncoderNotFoundError(f"cannot load OpenCLIP checkpoint {path} into {arch}: {err}") from err
+
+    def image_transform(self) -> ImageTransform:
+        return self._preprocess
+
+    def to(self, device: str) -> "OpenClipEncoder":
+        self.model.to(device)
+        self.device = device
+        return self
+
+    def encode_image_batch(self, pixels: "torch.Tensor") -> Vectors:
+        with self.inference():
+            features = self.model.encode_image(pixels.to(self.device), normalize=True)
+        return features.float().cpu().numpy()
+
+    def encode_texts(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self.inference():
+            tokens = self._tokenizer(list(texts)).to(self.device)
+            features = self.model.encode_text(tokens, normalize=True)
+        return features.float().cpu().numpy()

@@ -1,0 +1,162 @@
+"""Engine: the public facade. Open an index folder, index paths, search, remove, describe.
+
+    from retrieval import Engine
+    engine = Engine("~/photos-index")
+    engine.index(["~/photos"])
+    for hit in engine.search("a black cat sleeping", k=5):
+        print(hit.score, hit.path)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from indexes.catalog import ITEM_COLUMNS, Catalog, IndexMeta, check_compatible
+from indexes.sql_filter import validate_where
+from indexes.faiss_store import FaissStore
+from indexes.sync import AUTO, sync_store
+from retrieval.encoders.base import Encoder
+from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder, model_id_of
+from retrieval.pipeline import IndexReport, IndexSettings, ProgressCallback, run_index
+from retrieval.scan import resolve_roots
+from retrieval.search import SearchSettings, search_vector
+from retrieval.types import Modality, SearchHit
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+CATALOG_FILE = "catalog.duckdb"
+VECTORS_FILE = "vectors.faiss"
+
+
+def default_db() -> Path:
+    """Where the index lives when no --db is given: $MMSEARCH_DB, else $XDG_DATA_HOME/mmsearch/default."""
+    if os.environ.get("MMSEARCH_DB"):
+        return Path(os.environ["MMSEARCH_DB"]).expanduser()
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return data_home / "mmsearch" / "default"
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What `mmsearch info` shows."""
+
+    db: str
+    model_id: str
+    dim: int
+    index_type: str
+    counts: dict[str, int]
+    files: int
+    bytes_on_disk: int
+    created_at: str
+
+
+class Engine:
+    """An index folder (DuckDB catalog + FAISS file) and the model that fills and queries it.
+
+    `model` defaults to the model that built the index, or `lite` for a new index. Asking
+    for a different model than the index's raises IndexMismatchError.
+    """
+
+    def __init__(self, db: str | Path | None = None, model: str | None = None, device: str | None = None) -> None:
+        self.db = Path(db).expanduser().resolve() if db else default_db().resolve()
+        self.catalog = Catalog(self.db / CATALOG_FILE)
+        self._model_name = model
+        self._device = device
+        self._encoder: Encoder | None = None
+        self._store: FaissStore | None = None
+        self._store_generation = -1
+
+    # -- model --------------------------------------------------------------
+    @property
+    def encoder(self) -> Encoder:
+        """The model (loaded on first use; checked against the index before loading)."""
+        if self._encoder is None:
+            name = self._model_name
+            if self.catalog.exists():
+                meta = self.catalog.meta()
+                name = name or meta.model_id
+                if name == meta.model_id and name.startswith("lite") and not Path(name).exists():
+                    name = DEFAULT_MODEL
+                check_compatible(meta, model_id_of(name), meta.dim, self.catalog.path)
+            self._encoder = load_encoder(name or DEFAULT_MODEL, self._device)
+        return self._encoder
+
+    # -- writing ------------------------------------------------------------
+    def index(
+        self,
+        paths: list[str | Path],
+        settings: IndexSettings = IndexSettings(),
+        index_type: str = AUTO,
+        progress: ProgressCallback | None = None,
+    ) -> IndexReport:
+        """Index files under `paths` incrementally (new, changed, moved and deleted files)."""
+        roots = resolve_roots(paths)
+        encoder = self.encoder
+        self.catalog.ensure(encoder.model_id, encoder.dim, "Flat" if index_type == AUTO else index_type)
+        report = run_index(self.catalog, encoder, roots, settings, progress)
+        self._refresh_store(index_type, save=True)
+        return report
+
+    def remove(self, paths: list[str | Path]) -> int:
+        """Drop every item whose file lies under `paths` (files need not exist); returns files removed."""
+        prefixes = [str(Path(os.path.abspath(os.path.expanduser(str(p))))) for p in paths]
+        removed = self.catalog.delete_paths(sorted(self.catalog.stored_files(prefixes)))
+        self._refresh_store(self.catalog.meta().index_type, save=True)
+        return removed
+
+    # -- reading ------------------------------------------------------------
+    def search(
+        self,
+        query: "str | Path | Image.Image | np.ndarray",
+        k: int = 10,
+        where: str | None = None,
+        threshold: float | None = None,
+        modality: Modality | None = None,
+    ) -> list[SearchHit]:
+        """Search by text (str), image (Path or PIL image) or a query vector (ndarray)."""
+        settings = SearchSettings(k, where, threshold, modality)
+        if where:
+            validate_where(where, frozenset(ITEM_COLUMNS))
+        return search_vector(self.catalog, self._current_store(), self.embed_query(query), settings)
+
+    def embed_query(self, query: "str | Path | Image.Image | np.ndarray") -> np.ndarray:
+        """The normalised query vector for text, an image file/PIL image, or a vector."""
+        meta = self.catalog.meta()
+        if isinstance(query, np.ndarray):
+            vector = np.asarray(query, dtype=np.float32).reshape(-1)
+            if vector.shape[0] != meta.dim:
+                from retrieval.errors import IndexMismatchError
+
+                raise IndexMismatchError(f"query vector has dimension {vector.shape[0]}, the index has {meta.dim}")
+            return vector / max(float(np.linalg.norm(vector)), 1e-12)
+        if isinstance(query, str):
+            return self.encoder.encode_texts([query])[0]
+        if isinstance(query, Path):
+            from retrieval.media import load_image
+
+            query = load_image(query)
+        return self.encoder.encode_images([query])[0]
+
+    def info(self) -> IndexInfo:
+        """Location, model, counts, dimension, index type and size on disk."""
+        meta: IndexMeta = self.catalog.meta()
+        size = sum(f.stat().st_size for f in self.db.iterdir() if f.is_file())
+        return IndexInfo(str(self.db), meta.model_id, meta.dim, meta.index_type, self.catalog.counts(),
+                         self.catalog.file_count(), size, meta.created_at)
+
+    # -- FAISS file -----------------------------------------------------------
+    def _current_store(self) -> FaissStore | None:
+        meta = self.catalog.meta()
+        if self._store is None or self._store_generation != meta.generation:
+            self._refresh_store(meta.index_type, save=False)
+        return self._store
+
+    def _refresh_store(self, index_type: str, save: bool) -> None:
+        self._store = sync_store(self.catalog, self.db / VECTORS_FILE, index_type, save=save)
+        self._store_generation = self._store.generation if self._store else -1

@@ -1,0 +1,1 @@
+"""Retrieval and zero-shot evaluation: pure metrics plus runners over CSV datasets."""

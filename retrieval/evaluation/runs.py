@@ -1,0 +1,104 @@
+"""Evaluation runs over CSV datasets: caption retrieval and zero-shot classification."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from retrieval.errors import MmsearchError, ModalityNotSupportedError
+from retrieval.evaluation.media import load_media
+from retrieval.evaluation.metrics import image_to_text_recall, text_to_image_recall, topk_accuracy
+from retrieval.types import Modality, Vectors
+from retrieval.zeroshot import build_classifier, probabilities
+
+if TYPE_CHECKING:
+    from retrieval.encoders.base import Encoder
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total)."""
+
+EXCLUDED_LABELS = frozenset({"BACKGROUND_Google"})
+"""Labels that are not classes (clutter folders); their rows are skipped by `eval_zeroshot`."""
+
+
+def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise MmsearchError(f"{path} lacks column(s) {', '.join(missing)}")
+            rows = list(reader)
+    except OSError as err:
+        raise MmsearchError(f"cannot read {path}: {err}") from err
+    if not rows:
+        raise MmsearchError(f"{path} has no rows")
+    return rows
+
+
+def encode_files(
+    encoder: "Encoder", paths: Sequence[Path], batch_size: int = 32, progress: Progress | None = None
+) -> Vectors:
+    """Decode `paths` by extension and embed them with `encoder`, in batches, keeping order."""
+    out: list[np.ndarray] = []
+    for start in range(0, len(paths), batch_size):
+        batch: dict[Modality, list[tuple[int, Any]]] = {}
+        for offset, path in enumerate(paths[start : start + batch_size]):
+            modality, media = load_media(path)
+            if not encoder.supports(modality):
+                raise ModalityNotSupportedError(f"model {encoder.model_id!r} cannot embed {modality} file {path}")
+            batch.setdefault(modality, []).append((offset, media))
+        vectors = np.zeros((min(batch_size, len(paths) - start), encoder.dim), dtype=np.float32)
+        for modality, items in batch.items():
+            media = [m for _, m in items]
+            encoded = encoder.encode_images(media) if modality == "image" else encoder.encode_audio(media)
+            vectors[[o for o, _ in items]] = encoded
+        out.append(vectors)
+        if progress:
+            progress("encode", min(start + batch_size, len(paths)), len(paths))
+    return np.concatenate(out) if out else np.zeros((0, encoder.dim), dtype=np.float32)
+
+
+def eval_retrieval(captions_csv: Path, encoder: "Encoder", progress: Progress | None = None) -> dict[str, Any]:
+    """Text->image and image->text recall@1/5/10 over an `image,caption` CSV."""
+    rows = _read_rows(captions_csv, ("image", "caption"))
+    names = sorted({row["image"] for row in rows})
+    index = {name: i for i, name in enumerate(names)}
+    image_vectors = encode_files(encoder, [captions_csv.parent / n for n in names], progress=progress)
+    text_vectors = encoder.encode_texts([row["caption"] for row in rows])
+    text_image = np.array([index[row["image"]] for row in rows])
+    return {
+        "model": encoder.model_id,
+        "n_images": len(names),
+        "n_texts": len(rows),
+        "t2i": text_to_image_recall(text_vectors, image_vectors, text_image),
+        "i2t": image_to_text_recall(text_vectors, image_vectors, text_image),
+    }
+
+
+def eval_zeroshot(
+    labels_csv: Path,
+    encoder: "Encoder",
+    templates: list[str] | None = None,
+    split: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Zero-shot top-1/top-5 accuracy over a `path,label` CSV; classes are its distinct labels.
+
+    `split` keeps only rows whose `split` column equals it; BACKGROUND_Google rows are skipped.
+    """
+    rows = _read_rows(labels_csv, ("path", "label") + (("split",) if split else ()))
+    rows = [r for r in rows if r["label"] not in EXCLUDED_LABELS and (split is None or r.get("split") == split)]
+    if not rows:
+        raise MmsearchError(f"{labels_csv} has no rows to classify" + (f" in split {split!r}" if split else ""))
+    classes = sorted({r["label"] for r in rows})
+    index = {label: i for i, label in enumerate(classes)}
+    classifier = build_classifier(encoder, classes, templates)
+    vectors = encode_files(encoder, [labels_csv.parent / r["path"] for r in rows], progress=progress)
+    probs = probabilities(vectors, classifier, encoder.logit_scale)
+    accuracy = topk_accuracy(probs, np.array([index[r["label"]] for r in rows]), ks=(1, 5))
+    return {"model": encoder.model_id, "n": len(rows), "classes": len(classes), **accuracy}

@@ -1,0 +1,1 @@
+"""Training of the lite model's heads: frozen-feature cache, contrastive loss, loop, fine-tuning."""

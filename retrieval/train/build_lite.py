@@ -1,0 +1,185 @@
+"""Reproduce the shipped `lite` weights: cache frozen features, train the heads, evaluate, save.
+
+    python -m retrieval.train.build_lite --data ../shared/data --out retrieval/models/lite
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from retrieval.encoders.lite import LiteConfig, build_heads, imagenet_class_text, save_heads
+from retrieval.evaluation.metrics import topk_accuracy
+from retrieval.prompts import IMAGE_TEMPLATES, fill_templates
+from retrieval.train.data import PairSet, merge, read_captions, read_labels, split_last
+from retrieval.train.features import ImageFeatures, Progress, image_features, text_features
+from retrieval.train.loop import TrainData, TrainResult, TrainSettings, ValData, train_heads, validation_recall
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "lite-v1"
+WEIGHTS_FILE = "lite-v1.safetensors"
+DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "lite"
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """The recipe of the shipped model (defaults) and the knobs the variant sweep turned."""
+
+    data_dir: Path
+    cache_dir: Path | None = DEFAULT_CACHE
+    tower: str = "efficientnet_lite0"
+    views: int = 3
+    n_val: int = 160
+    use_caltech: bool = True
+    text_adapter: bool = False
+    head_hidden: int = 0
+    prior_temperature: float = 1.0
+    train: TrainSettings = field(default_factory=TrainSettings)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything training and evaluation need, as cached features."""
+
+    train: TrainData
+    val: ValData
+    class_text: torch.Tensor
+    test_features: ImageFeatures
+    test_labels: np.ndarray
+    test_classes: list[str]
+    test_text_raw: torch.Tensor
+
+
+def _stack_views(sets: list[PairSet], settings: BuildSettings, progress: Progress | None) -> ImageFeatures:
+    pooled, logits = [], []
+    for view in range(settings.views):
+        feats = [image_features(s.images, settings.tower, settings.cache_dir, view=view, progress=progress) for s in sets]
+        pooled.append(np.concatenate([f.pooled for f in feats]))
+        logits.append(np.concatenate([f.logits for f in feats]))
+    return ImageFeatures(np.stack(pooled), np.stack(logits))
+
+
+def prepare(settings: BuildSettings, progress: Progress | None = None) -> Prepared:
+    """Read the data, split off validation and compute (or load cached) frozen features."""
+    data = settings.data_dir
+    flickr = read_captions(data / "flickr8k_800" / "captions.csv")
+    flickr_train, flickr_val = split_last(flickr, settings.n_val)
+    labels_csv = data / "caltech101" / "labels.csv"
+    offset = int(flickr.image_group.max()) + 1
+    caltech_train, _ = read_labels(labels_csv, "train", group_offset=offset)
+    caltech_test, classes = read_labels(labels_csv, "test", templates=IMAGE_TEMPLATES)
+    train_sets = [flickr_train, caltech_train] if settings.use_caltech else [flickr_train]
+    pairs = merge(*train_sets)
+    train_feats = _stack_views(train_sets, settings, progress)
+    val_feats = image_features(flickr_val.images, settings.tower, settings.cache_dir, progress=progress)
+    test_feats = image_features(caltech_test.images, settings.tower, settings.cache_dir, progress=progress)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return text_features(texts, settings.cache_dir)
+
+    test_texts = [t for c in classes for t in fill_templates(c, IMAGE_TEMPLATES)]
+    return Prepared(
+        train=TrainData(
+            torch.from_numpy(train_feats.pooled),
+            torch.from_numpy(train_feats.logits),
+            torch.from_numpy(pairs.image_group),
+            torch.from_numpy(encode(pairs.texts)),
+            torch.from_numpy(pairs.text_group),
+        ),
+        val=ValData(
+            torch.from_numpy(val_feats.pooled),
+            torch.from_numpy(val_feats.logits),
+            torch.from_numpy(encode(flickr_val.texts)),
+            flickr_val.text_targets(),
+        ),
+        class_text=torch.from_numpy(imagenet_class_text(encode=encode)),
+        test_features=test_feats,
+        test_labels=caltech_test.image_group,
+        test_classes=classes,
+        test_text_raw=torch.from_numpy(encode(test_texts)).reshape(len(classes), len(IMAGE_TEMPLATES), -1),
+    )
+
+
+def zeroshot_accuracy(heads: torch.nn.Module, prepared: Prepared) -> dict[str, float]:
+    """Caltech-101 test top-1/top-5 of the heads, on cached features (same maths as `eval_zeroshot`)."""
+    with torch.inference_mode():
+        texts = heads.text_vectors(prepared.test_text_raw)
+        classifier = torch.nn.functional.normalize(texts.mean(dim=1), dim=-1)
+        feats = prepared.test_features
+        images = heads.image_vectors(torch.from_numpy(feats.pooled), torch.from_numpy(feats.logits))
+        scores = (images @ classifier.T).numpy()
+    return topk_accuracy(scores, prepared.test_labels, ks=(1, 5))
+
+
+def lite_config(settings: BuildSettings, model_id: str = MODEL_ID) -> LiteConfig:
+    """The config of a model built with `settings` (logit scale filled in after training)."""
+    return LiteConfig(
+        model_id=model_id,
+        image_tower=settings.tower,
+        prior_temperature=settings.prior_temperature,
+        text_adapter=settings.text_adapter,
+        head_hidden=settings.head_hidden,
+        logit_scale=1 / 0.07,
+        weights=WEIGHTS_FILE,
+    )
+
+
+def train_variant(
+    settings: BuildSettings, prepared: Prepared, on_epoch: Any = None
+) -> tuple[torch.nn.Module, TrainResult, dict[str, Any]]:
+    """Train one variant; returns heads, the training result and its metrics (prior-only included)."""
+    heads = build_heads(lite_config(settings), prepared.class_text).eval()
+    before = {"val_t2i": validation_recall(heads, prepared.val), "caltech": zeroshot_accuracy(heads, prepared)}
+    result = train_heads(heads, prepared.train, settings.train, prepared.val, on_epoch)
+    after = {"val_t2i": validation_recall(heads, prepared.val), "caltech": zeroshot_accuracy(heads, prepared)}
+    return heads, result, {"before": before, "after": after, "best_epoch": result.best_epoch}
+
+
+def build(settings: BuildSettings, out_dir: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Train the recipe in `settings` and write the model to `out_dir`; returns the measured metrics."""
+    start = time.perf_counter()
+    prepared = prepare(settings, progress)
+    heads, _, metrics = train_variant(settings, prepared)
+    config = replace(lite_config(settings), logit_scale=float(heads.logit_scale.exp()))
+    metrics["seconds"] = round(time.perf_counter() - start, 1)
+    config = replace(config, extra={"metrics": metrics, "recipe": _recipe(settings)})
+    save_heads(out_dir, heads, config)
+    return metrics
+
+
+def _recipe(settings: BuildSettings) -> dict[str, Any]:
+    recipe = asdict(settings)
+    recipe.pop("data_dir")
+    recipe.pop("cache_dir")
+    return recipe
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="shared data folder (flickr8k_800, caltech101)")
+    parser.add_argument("--out", type=Path, required=True, help="output weights directory")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="frozen-feature cache folder")
+    parser.add_argument("--tower", default="efficientnet_lite0")
+    parser.add_argument("--views", type=int, default=3, help="feature views per training image (1 = no augmentation)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    settings = BuildSettings(
+        args.data, args.cache, args.tower, args.views, train=replace(TrainSettings(), seed=args.seed)
+    )
+    metrics = build(settings, args.out, progress=lambda stage, done, total: log.info("%s %d/%d", stage, done, total))
+    log.info("metrics: %s", json.dumps(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""Frozen-feature cache: image tower outputs and raw MiniLM text vectors, computed once per input set."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from retrieval.encoders.efficientnet import tower_spec, tower_transform
+from retrieval.evaluation.media import load_image
+from retrieval.train.augment import AugmentTransform
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total)."""
+
+CACHE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class ImageFeatures:
+    """Frozen tower outputs for N images: pooled (N, 1280) and ImageNet logits (N, 1000)."""
+
+    pooled: np.ndarray
+    logits: np.ndarray
+
+    def take(self, index: np.ndarray | Sequence[int]) -> "ImageFeatures":
+        """The rows at `index`."""
+        index = np.asarray(index)
+        return ImageFeatures(self.pooled[index], self.logits[index])
+
+
+class _ImageFiles:
+    """Map-style dataset: path i -> transformed tensor (view 0: eval crop, else augmented)."""
+
+    def __init__(self, paths: Sequence[Path], tower: str, view: int, seed: int) -> None:
+        self.paths = list(paths)
+        self.view = view
+        self.eval_transform = tower_transform(tower)
+        self.augment = AugmentTransform(tower_spec(tower).image_size, seed=seed * 1009 + view)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> "torch.Tensor":
+        image = load_image(self.paths[i])
+        return self.eval_transform(image) if self.view == 0 else self.augment(image, key=i)
+
+
+def _key(*parts: Any) -> str:
+    digest = hashlib.sha1("\x1f".join(str(p) for p in (CACHE_VERSION, *parts)).encode())
+    return digest.hexdigest()[:16]
+
+
+def image_features(
+    paths: Sequence[Path],
+    tower: str,
+    cache_dir: Path | None,
+    view: int = 0,
+    seed: int = 0,
+    batch_size: int = 32,
+    progress: Progress | None = None,
+) -> ImageFeatures:
+    """Tower features of `paths` under view `view` (0 = evaluation crop), cached in `cache_dir`."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from retrieval.encoders.efficientnet import features_and_logits, load_tower
+
+    resolved = [str(Path(p).resolve()) for p in paths]
+    cache = cache_dir / f"img-{tower}-v{view}-s{seed}-{_key(*resolved)}.npz" if cache_dir else None
+    if cache is not None and cache.is_file():
+        with np.load(cache) as data:
+            return ImageFeatures(data["pooled"], data["logits"])
+    model = load_tower(tower)
+    loader = DataLoader(_ImageFiles(paths, tower, view, seed), batch_size=batch_size, num_workers=1)
+    pooled, logits = [], []
+    with torch.inference_mode():
+        for pixels in loader:
+            p, lg = features_and_logits(model, pixels)
+            pooled.append(p.numpy())
+            logits.append(lg.numpy())
+            if progress:
+                progress(f"image features (view {view})", sum(len(x) for x in pooled), len(paths))
+    features = ImageFeatures(np.concatenate(pooled).astype(np.float32), np.concatenate(logits).astype(np.float32))
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, pooled=features.pooled, logits=features.logits)
+        tmp.replace(cache)
+    return features
+
+
+def text_features(texts: Sequence[str], cache_dir: Path | None) -> np.ndarray:
+    """Raw normalised MiniLM vectors (N, 384) of `texts`, cached in `cache_dir`."""
+    from retrieval.encoders.minilm import encode_minilm
+
+    cache = cache_dir / f"txt-minilm-{_key(*texts)}.npy" if cache_dir else None
+    if cache is not None and cache.is_file():
+        return np.load(cache)
+    vectors = encode_minilm(texts)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npy")
+        np.save(tmp, vectors)
+        tmp.replace(cache)
+    return vectors
