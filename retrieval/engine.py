@@ -22,7 +22,7 @@ from indexes.faiss_store import FaissStore
 from indexes.sync import AUTO, sync_store
 from retrieval.encoders.base import Encoder
 from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder, model_id_of
-from retrieval.pipeline import IndexReport, IndexSettings, ProgressCallback, run_index
+from retrieval.pipeline import IndexReport, IndexSettings, ProgressCallback, run_index, scan_for
 from retrieval.scan import resolve_roots
 from retrieval.search import SearchSettings, search_vector
 from retrieval.types import Modality, SearchHit
@@ -98,8 +98,9 @@ class Engine:
         """Index files under `paths` incrementally (new, changed, moved and deleted files)."""
         roots = resolve_roots(paths)
         encoder = self.encoder
+        files = scan_for(encoder, roots)
         self.catalog.ensure(encoder.model_id, encoder.dim, "Flat" if index_type == AUTO else index_type)
-        report = run_index(self.catalog, encoder, roots, settings, progress)
+        report = run_index(self.catalog, encoder, roots, files, settings, progress)
         self._refresh_store(index_type, save=True)
         return report
 

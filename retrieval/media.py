@@ -41,7 +41,9 @@ def decode_image(
                 return _to_rgb(ImageOps.exif_transpose(im)), original
     except MediaDecodeError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,
+    except UnidentifiedImageError as err:
+        raise MediaDecodeError(f"{name}: not a readable image (unknown or corrupt format)") from err
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,
             Image.DecompressionBombError) as err:
         raise MediaDecodeError(f"{name}: cannot decode image ({err.__class__.__name__}: {err})") from err
 

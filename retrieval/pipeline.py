@@ -17,6 +17,7 @@ import numpy as np
 
 from indexes.catalog import Catalog, NewItem, StoredFile
 from retrieval.encoders.base import Encoder
+from retrieval.errors import MmsearchError
 from retrieval.loaders import FailedFile, FileLoader, LoadedFile
 from retrieval.scan import FileFacts, scan
 
@@ -80,18 +81,27 @@ def default_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
+def scan_for(encoder: Encoder, roots: Sequence[Path]) -> list[FileFacts]:
+    """Files under `roots` that `encoder` can embed; raises MmsearchError when there are none."""
+    modalities = frozenset(m for m in ("image", "audio") if encoder.supports(m))
+    files = list(scan(roots, modalities))
+    if not files:
+        kinds = " or ".join(sorted(modalities))
+        raise MmsearchError(f"no supported files ({kinds}) under {', '.join(map(str, roots))}")
+    return files
+
+
 def run_index(
     catalog: Catalog,
     encoder: Encoder,
     roots: Sequence[Path],
+    files: Sequence[FileFacts],
     settings: IndexSettings = IndexSettings(),
     progress: ProgressCallback | None = None,
 ) -> IndexReport:
-    """Bring the catalog in line with the files under `roots` (see the module docstring)."""
+    """Bring the catalog in line with `files`, the scan of `roots` (see the module docstring)."""
     started = time.perf_counter()
     report = IndexReport()
-    modalities = frozenset(m for m in ("image", "audio") if encoder.supports(m))
-    files = list(scan(roots, modalities))
     stored = catalog.stored_files([str(r) for r in roots])
     job = plan(files, stored, report)
     writer = _BatchWriter(catalog, encoder, stored, job.missing, report, settings.batch_size)

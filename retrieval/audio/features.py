@@ -40,6 +40,8 @@ class MelConfig:
     f_max: float = 4_000.0
     """Capped at 4 kHz: the training speech is 8 kHz telephone-band audio."""
     window_s: float = 2.0
+    per_mel_mean: bool = False
+    """Subtract each mel band's own mean (cepstral mean normalisation) instead of one global mean."""
 
     @property
     def window_samples(self) -> int:
@@ -76,7 +78,10 @@ class LogMel(torch.nn.Module):
         inside = inside | (inside.sum(dim=1, keepdim=True) == 0)
         mask = inside[:, None, :].float()
         count = mask.sum(dim=(1, 2), keepdim=True) * mel.shape[1]
-        mean = (mel * mask).sum(dim=(1, 2), keepdim=True) / count
+        if cfg.per_mel_mean:
+            mean = (mel * mask).sum(dim=2, keepdim=True) / mask.sum(dim=2, keepdim=True)
+        else:
+            mean = (mel * mask).sum(dim=(1, 2), keepdim=True) / count
         var = (((mel - mean) * mask) ** 2).sum(dim=(1, 2), keepdim=True) / count
         normed = (mel - mean) / torch.sqrt(var + 1e-5)
         floor = torch.where(mask.bool(), normed, torch.full_like(normed, float("inf"))).amin(dim=(1, 2), keepdim=True)

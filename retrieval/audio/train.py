@@ -16,9 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from retrieval.audio.data import Clip, asterisk_clips, fsdd_clips, load_waves
+from retrieval.audio.data import asterisk_clips, fsdd_clips, load_waves
 from retrieval.audio.evaluate import digit_accuracy, embed_waves, text_to_audio_recall_at_1
-from retrieval.audio.features import LogMel, place_in_window
+from retrieval.audio.features import LogMel, MelConfig, place_in_window
 from retrieval.audio.prompts import DIGIT_WORDS
 from retrieval.audio.tower import AudioTower, TowerConfig, save_audio_tower
 from retrieval.encoders.minilm import encode_minilm
@@ -41,6 +41,8 @@ class TrainSettings:
     train_window_s: float = 1.6
     bank_weight: float = 1.0
     ctc_weight: float = 0.3
+    pair_prob: float = 0.0
+    pairs: int = 3000
     seed: int = 0
     eval_every: int = 200
 
@@ -130,6 +132,7 @@ class Trainer:
         self._embed_captions()
         self.fsdd_idx = np.array([i for i, c in enumerate(self.train) if c.source == "fsdd"])
         self.asterisk_idx = np.array([i for i, c in enumerate(self.train) if c.source == "asterisk"])
+        self._build_pairs(settings.pairs if settings.pair_prob > 0 else 0)
         self.augment = Augmenter(self.rng, round(settings.train_window_s * sr))
         self.logmel = LogMel(config.mel)
         self.tower = AudioTower(config)
@@ -147,34 +150,62 @@ class Trainer:
         self.val_text = encode_minilm([c.captions[0] for c in self.val_asterisk])
         log.info("%d training clips, %d captions, %d classes", len(self.train), len(captions), len(keys))
 
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor, list[Clip]]:
+    def _build_pairs(self, count: int) -> None:
+        """Random two-prompt concatenations ("hello" + "number" -> "Hello. Number.") that fit a window."""
+        limit = round(0.9 * self.settings.train_window_s * self.config.mel.sample_rate)
+        lengths = {int(i): len(self.train_waves[i]) for i in self.asterisk_idx}
+        pairs: list[tuple[int, int]] = []
+        while len(pairs) < count:
+            i, j = (int(k) for k in self.rng.choice(self.asterisk_idx, 2, replace=False))
+            if lengths[i] + lengths[j] <= limit:
+                pairs.append((i, j))
+        captions = [f"{self.train[i].captions[0]} {self.train[j].captions[0]}" for i, j in pairs]
+        self.pairs = pairs
+        self.pair_vec = encode_minilm(captions) if pairs else np.zeros((0, 384), np.float32)
+
+    def _sample(self, index: int) -> tuple[np.ndarray, np.ndarray, str, int]:
+        """Waveform, caption vector, class key and bank label (-100: not in the bank) of one example."""
+        clip = self.train[index]
+        if clip.source == "asterisk" and self.pairs and self.rng.random() < self.settings.pair_prob:
+            k = int(self.rng.integers(len(self.pairs)))
+            i, j = self.pairs[k]
+            gap = np.zeros(int(self.rng.integers(400, 2400)), dtype=np.float32)
+            wave = np.concatenate([self.train_waves[i], gap, self.train_waves[j]])
+            return wave, self.pair_vec[k], f"{self.train[i].key} {self.train[j].key}", -100
+        caption = clip.captions[self.rng.integers(len(clip.captions))]
+        return self.train_waves[index], self.caption_vec[caption], clip.key, self.key_index[clip.key]
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor]:
         s = self.settings
         idx = np.concatenate([self.rng.choice(self.fsdd_idx, s.batch_fsdd), self.rng.choice(self.asterisk_idx, s.batch_asterisk)])
-        clips = [self.train[i] for i in idx]
-        placed = [self.augment(self.train_waves[i]) for i in idx]
+        samples = [self._sample(int(i)) for i in idx]
+        placed = [self.augment(sample[0]) for sample in samples]
         waves = torch.from_numpy(np.stack([p[0] for p in placed]))
         spans = torch.tensor([[p[1], p[2]] for p in placed])
         with torch.no_grad():
             mels = spec_augment(self.logmel(waves, spans), self.gen)
-        texts = torch.from_numpy(np.stack([self.caption_vec[c.captions[self.rng.integers(len(c.captions))]] for c in clips]))
-        return mels, texts, clips
+        texts = torch.from_numpy(np.stack([sample[1] for sample in samples]))
+        return mels, texts, [sample[2] for sample in samples], torch.tensor([sample[3] for sample in samples])
 
-    def _loss(self, mels: torch.Tensor, texts: torch.Tensor, clips: list[Clip]) -> tuple[torch.Tensor, dict[str, float]]:
+    def _loss(
+        self, mels: torch.Tensor, texts: torch.Tensor, keys: list[str], bank_labels: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         s = self.settings
         seq = self.tower.sequence(mels)
         audio = self.tower.pool_and_project(seq)
         scale = self.log_scale.clamp(max=math.log(100)).exp()
-        labels = torch.tensor([self.key_index[c.key] for c in clips])
+        ids = {k: n for n, k in enumerate(dict.fromkeys(keys))}
+        labels = torch.tensor([ids[k] for k in keys])
         positives = labels[:, None] == labels[None, :]
         logits = scale * audio @ texts.T
         contrastive = 0.5 * (multi_positive_infonce(logits, positives) + multi_positive_infonce(logits.T, positives))
-        bank = F.cross_entropy(scale * audio @ self.bank.T, labels)
+        bank = F.cross_entropy(scale * audio @ self.bank.T, bank_labels, ignore_index=-100)
         loss = contrastive + s.bank_weight * bank
         parts = {"infonce": contrastive.item(), "bank": bank.item()}
         if s.ctc_weight > 0:
             log_probs = F.log_softmax(self.ctc_head(seq.transpose(1, 2)), dim=-1).transpose(0, 1)
-            targets, target_lengths = ctc_targets([c.key for c in clips])
-            input_lengths = torch.full((len(clips),), log_probs.shape[0], dtype=torch.long)
+            targets, target_lengths = ctc_targets(keys)
+            input_lengths = torch.full((len(keys),), log_probs.shape[0], dtype=torch.long)
             ctc = F.ctc_loss(log_probs, targets, input_lengths, target_lengths, zero_infinity=True)
             loss = loss + s.ctc_weight * ctc
             parts["ctc"] = ctc.item()
@@ -225,13 +256,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=TrainSettings.steps)
     parser.add_argument("--ctc-weight", type=float, default=TrainSettings.ctc_weight)
     parser.add_argument("--bank-weight", type=float, default=TrainSettings.bank_weight)
+    parser.add_argument("--pair-prob", type=float, default=TrainSettings.pair_prob)
+    parser.add_argument("--per-mel-mean", action="store_true", help="cepstral mean normalisation per mel band")
     parser.add_argument("--seed", type=int, default=TrainSettings.seed)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy 2-core box)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
-    settings = TrainSettings(steps=args.steps, ctc_weight=args.ctc_weight, bank_weight=args.bank_weight, seed=args.seed)
-    tower, metrics = Trainer(args.data, args.cache, settings, TowerConfig()).run()
+    settings = TrainSettings(
+        steps=args.steps, ctc_weight=args.ctc_weight, bank_weight=args.bank_weight,
+        pair_prob=args.pair_prob, seed=args.seed,
+    )
+    tower, metrics = Trainer(args.data, args.cache, settings, TowerConfig(mel=MelConfig(per_mel_mean=args.per_mel_mean))).run()
     save_audio_tower(tower, args.out, {"metrics": metrics, "train_settings": settings.__dict__})
     log.info("saved %s: %s", args.out, metrics)
 

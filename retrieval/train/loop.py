@@ -159,7 +159,7 @@ def train_heads(
             scheduler.step()
             with torch.no_grad():
                 heads.logit_scale.clamp_(max=math.log(MAX_LOGIT_SCALE))
-            total += float(loss) * len(i)
+            total += float(loss.detach()) * len(i)
             count += len(i)
         heads.eval()
         recall = validation_recall(heads, val) if val is not None else {}

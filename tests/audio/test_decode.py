@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from retrieval.audio.decode import load_audio
+from retrieval.errors import MediaDecodeError
+
+
+def test_fsdd_wav_decodes_at_16k(fsdd_dir: Path) -> None:
+    path = fsdd_dir / "7_yweweler_3.wav"
+    n_8k = sf.info(str(path)).frames
+    wave = load_audio(path)
+    assert wave.dtype == np.float32 and wave.ndim == 1
+    assert wave.shape[0] == 2 * n_8k
+    assert 0.01 < np.abs(wave).max() <= 1.5
+
+
+def test_stereo_44k_is_mixed_down_and_resampled(tmp_path: Path) -> None:
+    sr = 44_100
+    t = np.arange(sr) / sr
+    tone = 0.5 * np.sin(2 * np.pi * 440 * t)
+    stereo = np.stack([tone, tone], axis=1)
+    path = tmp_path / "stereo.flac"
+    sf.write(str(path), stereo, sr)
+    wave = load_audio(path, sample_rate=16_000)
+    assert wave.shape == (16_000,)
+    spectrum = np.abs(np.fft.rfft(wave))
+    assert abs(int(spectrum.argmax()) - 440) <= 1
+
+
+@pytest.mark.parametrize("content", [b"", b"RIFF\x24\x00\x00\x00WAVEfmt ", b"not audio at all" * 64])
+def test_broken_files_raise(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "broken.wav"
+    path.write_bytes(content)
+    with pytest.raises(MediaDecodeError):
+        load_audio(path)
+
+
+def test_silent_wav_raises(tmp_path: Path) -> None:
+    path = tmp_path / "silent.wav"
+    sf.write(str(path), np.zeros(8000, dtype=np.float32), 8000, subtype="PCM_16")
+    with pytest.raises(MediaDecodeError, match="silent"):
+        load_audio(path)

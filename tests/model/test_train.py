@@ -1,0 +1,82 @@
+"""Training on a small real subset, checkpoint round trip, fine-tune guards."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from retrieval.encoders.lite import LiteConfig, LiteEncoder, build_heads, save_heads
+from retrieval.errors import MmsearchError
+from retrieval.train.data import read_captions, split_last
+from retrieval.train.features import image_features, text_features
+from retrieval.train.finetune import FinetuneSettings, finetune
+from retrieval.train.loop import TrainData, TrainSettings, ValData, train_heads, validation_recall
+
+
+@pytest.fixture(scope="module")
+def small_flickr(data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Cached features of 64 Flickr images: 48 for training, the last 16 for validation."""
+    cache = tmp_path_factory.mktemp("features")
+    pairs = read_captions(data / "flickr8k_800" / "captions.csv").subset(range(64))
+    train, val = split_last(pairs, 16)
+    feats = image_features(train.images, "efficientnet_lite0", cache)
+    val_feats = image_features(val.images, "efficientnet_lite0", cache)
+    train_data = TrainData(
+        torch.from_numpy(feats.pooled[None]),
+        torch.from_numpy(feats.logits[None]),
+        torch.from_numpy(train.image_group),
+        torch.from_numpy(text_features(train.texts, cache)),
+        torch.from_numpy(train.text_group),
+    )
+    val_data = ValData(
+        torch.from_numpy(val_feats.pooled),
+        torch.from_numpy(val_feats.logits),
+        torch.from_numpy(text_features(val.texts, cache)),
+        val.text_targets(),
+    )
+    return train_data, val_data
+
+
+def test_training_lowers_loss_and_raises_validation_recall(small_flickr):
+    train_data, val_data = small_flickr
+    heads = build_heads(LiteConfig(logit_scale=1 / 0.07))
+    before = validation_recall(heads.eval(), val_data)
+    result = train_heads(heads, train_data, TrainSettings(epochs=15, batch_size=64, lr=2e-3, patience=15), val_data)
+    assert result.history[-1].loss < result.history[0].loss
+    assert result.best_val["R@1"] + result.best_val["R@5"] > before["R@1"] + before["R@5"]
+
+
+def test_checkpoint_round_trip_gives_identical_vectors(tmp_path: Path, data: Path):
+    torch.manual_seed(0)
+    config = LiteConfig(model_id="lite-test", text_adapter=True, weights="w.safetensors")
+    heads = build_heads(config)
+    with torch.no_grad():
+        for p in heads.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    save_heads(tmp_path, heads, config)
+    encoder = LiteEncoder(weights_dir=tmp_path)
+    assert encoder.model_id == "lite-test"
+    raw = torch.nn.functional.normalize(torch.randn(3, 384), dim=1)
+    with torch.inference_mode():
+        expected_text = heads.text_vectors(raw).numpy()
+        pooled, logits = torch.randn(2, 1280), torch.randn(2, 1000)
+        expected_image = heads.image_vectors(pooled, logits).numpy()
+        loaded_image = encoder.heads.image_vectors(pooled, logits).numpy()
+    np.testing.assert_array_equal(encoder.adapt_text(raw).numpy(), expected_text)
+    np.testing.assert_array_equal(loaded_image, expected_image)
+
+
+def test_finetune_refuses_existing_output(tmp_path: Path, data: Path):
+    settings = FinetuneSettings(out=tmp_path, pairs=data / "flickr8k_800" / "captions.csv")
+    with pytest.raises(MmsearchError, match="already exists"):
+        finetune(settings)
+
+
+def test_finetune_refuses_unsupported_modes(tmp_path: Path, data: Path):
+    for train in ("lora", "last-n-blocks"):
+        settings = FinetuneSettings(out=tmp_path / "new", labels=data / "caltech101" / "labels.csv", train=train)
+        with pytest.raises(MmsearchError, match="not supported yet"):
+            finetune(settings)
+    with pytest.raises(MmsearchError, match="OpenCLIP"):
+        finetune(FinetuneSettings(out=tmp_path / "new", pairs=Path("x.csv"), base="openclip:ViT-B-32/openai"))
