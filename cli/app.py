@@ -54,7 +54,9 @@ def _run(action):  # noqa: ANN001, ANN202 - wraps any command body
 
 @app.command()
 def index(
-    paths: list[Path] = typer.Argument(..., help="folders or files to index (recursive)"),
+    paths: Optional[list[Path]] = typer.Argument(None, help="folders or files to index (recursive)"),
+    captions: Optional[list[Path]] = typer.Option(
+        None, "--captions", help="CSV (text|caption column, optional id) or .txt (one text per line) to index"),
     db: Optional[Path] = DbOption,
     model: Optional[str] = ModelOption,
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="items per encoder batch"),
@@ -69,11 +71,11 @@ def index(
         engine = _engine(db, model)
         settings = IndexSettings(batch_size=batch_size, workers=workers)
         if as_json:
-            report = engine.index(list(paths), settings, index_type)
+            report = engine.index(list(paths or []), settings, index_type, captions=list(captions or []))
             render.print_json({"db": str(engine.db), "model": engine.encoder.model_id, **report.to_dict()})
             return
         with render.IndexProgress("indexing") as progress:
-            report = engine.index(list(paths), settings, index_type, progress=progress)
+            report = engine.index(list(paths or []), settings, index_type, progress, list(captions or []))
         render.index_report(report)
 
     _run(action)
@@ -83,6 +85,7 @@ def index(
 def query(
     text: Optional[str] = typer.Argument(None, help="what to look for, in plain language"),
     image: Optional[Path] = typer.Option(None, "--image", help="search by an example image"),
+    audio: Optional[Path] = typer.Option(None, "--audio", help="search by an example sound (WAV, FLAC, OGG)"),
     k: int = typer.Option(10, "-k", "--top-k", min=1, help="number of results"),
     where: Optional[str] = typer.Option(None, "--where", help="SQL predicate over catalog columns"),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="minimum cosine score"),
@@ -94,8 +97,9 @@ def query(
     """Search the index by text or by example."""
     from retrieval.errors import MmsearchError
 
-    if sum(x is not None for x in (text, image)) != 1:
-        render.error("give exactly one query: TEXT or --image PATH")
+    example = image if image is not None else audio
+    if sum(x is not None for x in (text, image, audio)) != 1:
+        render.error("give exactly one query: TEXT, --image PATH or --audio PATH")
         raise typer.Exit(2)
     if modality not in (None, "image", "audio", "text"):
         render.error(f"--modality must be image, audio or text, not {modality!r}")
@@ -103,12 +107,12 @@ def query(
 
     def action() -> None:
         engine = _engine(db, model)
-        if image is not None and not image.is_file():
-            raise MmsearchError(f"path not found: {image}")
-        query_value = text if text is not None else image
+        if example is not None and not example.is_file():
+            raise MmsearchError(f"path not found: {example}")
+        query_value = text if text is not None else example
         hits = engine.search(query_value, k=k, where=where, threshold=threshold, modality=modality)
         if as_json:
-            shown = text if text is not None else str(image.resolve())
+            shown = text if text is not None else str(example.resolve())
             render.print_json({"query": shown, "model": engine.encoder.model_id,
                                "results": [h.to_dict() for h in hits]})
         else:
@@ -143,6 +147,48 @@ def remove(
     def action() -> None:
         removed = _engine(db, None).remove(list(paths))
         typer.echo(f"removed {removed} files from the index")
+
+    _run(action)
+
+
+@app.command("classify")
+def classify_command(
+    paths: list[Path] = typer.Argument(..., help="image or audio files, or folders of them"),
+    labels: Optional[str] = typer.Option(None, "--labels", help="comma-separated labels, e.g. 'cat,dog,car'"),
+    labels_file: Optional[Path] = typer.Option(None, "--labels-file", help="text file with one label per line"),
+    template: Optional[list[str]] = typer.Option(
+        None, "--template", help="prompt with {} for the label; repeat for an ensemble (default: per modality)"),
+    top_k: int = typer.Option(3, "-k", "--top-k", min=1, help="labels to show per input"),
+    threshold: Optional[float] = typer.Option(
+        None, "--threshold", help="answer 'none' when the best probability is below this"),
+    model: Optional[str] = ModelOption,
+    as_json: bool = JsonOption,
+    csv_out: Optional[Path] = typer.Option(None, "--csv", help="also write source,label,probability rows here"),
+) -> None:
+    """Zero-shot classification of images and sounds among LABELS."""
+    from retrieval.errors import MmsearchError
+
+    def action() -> None:
+        from retrieval.classify import classify_inputs
+        from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder
+
+        names = _labels(labels, labels_file)
+        results = classify_inputs(load_encoder(model or DEFAULT_MODEL), list(paths), names, template, top_k, threshold)
+        if csv_out:
+            render.write_classification_csv(csv_out, results)
+        if as_json:
+            render.print_json({"labels": names, "results": [r.to_dict() for r in results]})
+        else:
+            render.classification_table(results)
+
+    def _labels(inline: Optional[str], file: Optional[Path]) -> list[str]:
+        if (inline is None) == (file is None):
+            raise MmsearchError("give the labels with exactly one of --labels or --labels-file")
+        if file is not None:
+            if not file.is_file():
+                raise MmsearchError(f"labels file not found: {file}")
+            return [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [part.strip() for part in inline.split(",") if part.strip()]
 
     _run(action)
 

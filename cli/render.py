@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 import time
+from pathlib import Path
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from retrieval.classify import Classification
     from retrieval.engine import IndexInfo
     from retrieval.pipeline import IndexReport
     from retrieval.types import SearchHit
@@ -39,6 +42,25 @@ def hits_table(hits: Sequence["SearchHit"]) -> None:
         if hit.fields.get("text"):
             where += f"  {hit.fields['text']!r}"
         typer.echo(f"{hit.rank:>{width}}  {hit.score:.4f}  {where}")
+
+
+def classification_table(results: Sequence["Classification"]) -> None:
+    """One line per input: source, then label (probability) pairs; 'none' under the threshold."""
+    for result in results:
+        ranked = ", ".join(f"{s.label} ({s.probability:.2f})" for s in result.scores)
+        verdict = result.label if result.label is not None else "none"
+        typer.echo(f"{result.source}: {verdict}  [{ranked}]")
+
+
+def write_classification_csv(path: Path, results: Sequence["Classification"]) -> None:
+    """source,modality,label,probability per input (label empty under the threshold), written atomically."""
+    from indexes.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "modality", "label", "probability"])
+        for r in results:
+            writer.writerow([r.source, r.modality, r.label or "", f"{r.scores[0].probability:.6f}"])
 
 
 def index_report(report: "IndexReport") -> None:

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS items (
     start_s      DOUBLE,
     end_s        DOUBLE,
     text         VARCHAR,
+    ref          VARCHAR,
     label        VARCHAR,
     added_at     TIMESTAMP NOT NULL,
     model_id     VARCHAR NOT NULL,
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS items (
 
 ITEM_COLUMNS: tuple[str, ...] = (
     "id", "path", "part", "modality", "content_hash", "size", "mtime", "width", "height",
-    "start_s", "end_s", "text", "label", "added_at", "model_id",
+    "start_s", "end_s", "text", "ref", "label", "added_at", "model_id",
 )
 """Columns a user sees in results and may use in `--where` (the vector blob is internal)."""
 
@@ -71,6 +72,7 @@ class NewItem:
     start_s: float | None = None
     end_s: float | None = None
     text: str | None = None
+    ref: str | None = None
     label: str | None = None
 
 
@@ -208,7 +210,7 @@ class Catalog:
         now = time.strftime("%Y-%m-%d %H:%M:%S")
         rows = [
             (i, it.path, it.part, it.modality, it.content_hash, it.size, it.mtime, it.width, it.height,
-             it.start_s, it.end_s, it.text, it.label, now, model_id, blobs[n].tobytes())
+             it.start_s, it.end_s, it.text, it.ref, it.label, now, model_id, blobs[n].tobytes())
             for n, (i, it) in enumerate(zip(ids, items))
         ]
         if rows:

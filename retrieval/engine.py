@@ -23,6 +23,9 @@ from indexes.sync import AUTO, sync_store
 from retrieval.encoders.base import Encoder
 from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder, model_id_of
 from retrieval.pipeline import IndexReport, IndexSettings, ProgressCallback, run_index, scan_for
+from retrieval.embed import embed_inputs
+from retrieval.caption_indexer import caption_paths, index_caption_files
+from retrieval.errors import IndexMismatchError, MmsearchError
 from retrieval.scan import resolve_roots
 from retrieval.search import SearchSettings, search_vector
 from retrieval.types import Modality, SearchHit
@@ -94,13 +97,21 @@ class Engine:
         settings: IndexSettings = IndexSettings(),
         index_type: str = AUTO,
         progress: ProgressCallback | None = None,
+        captions: list[str | Path] = (),  # type: ignore[assignment]
     ) -> IndexReport:
-        """Index files under `paths` incrementally (new, changed, moved and deleted files)."""
+        """Index media under `paths` and text items of `captions` files, incrementally.
+
+        New, changed, moved and deleted files are handled; unchanged ones are not re-embedded.
+        """
+        if not paths and not captions:
+            raise MmsearchError("nothing to index: give folders/files or --captions")
         roots = resolve_roots(paths)
+        text_files = caption_paths(captions)
         encoder = self.encoder
-        files = scan_for(encoder, roots)
+        files = scan_for(encoder, roots) if roots else []
         self.catalog.ensure(encoder.model_id, encoder.dim, "Flat" if index_type == AUTO else index_type)
-        report = run_index(self.catalog, encoder, roots, files, settings, progress)
+        report = run_index(self.catalog, encoder, roots, files, settings, progress) if roots else IndexReport()
+        index_caption_files(self.catalog, encoder, text_files, report)
         self._refresh_store(index_type, save=True)
         return report
 
@@ -127,22 +138,16 @@ class Engine:
         return search_vector(self.catalog, self._current_store(), self.embed_query(query), settings)
 
     def embed_query(self, query: "str | Path | Image.Image | np.ndarray") -> np.ndarray:
-        """The normalised query vector for text, an image file/PIL image, or a vector."""
+        """The normalised query vector: text (str), an image or audio file (Path), a PIL image, or a vector."""
         meta = self.catalog.meta()
         if isinstance(query, np.ndarray):
             vector = np.asarray(query, dtype=np.float32).reshape(-1)
             if vector.shape[0] != meta.dim:
-                from retrieval.errors import IndexMismatchError
-
                 raise IndexMismatchError(f"query vector has dimension {vector.shape[0]}, the index has {meta.dim}")
             return vector / max(float(np.linalg.norm(vector)), 1e-12)
         if isinstance(query, str):
             return self.encoder.encode_texts([query])[0]
-        if isinstance(query, Path):
-            from retrieval.media import load_image
-
-            query = load_image(query)
-        return self.encoder.encode_images([query])[0]
+        return embed_inputs(self.encoder, [query])[0]
 
     def info(self) -> IndexInfo:
         """Location, model, counts, dimension, index type and size on disk."""

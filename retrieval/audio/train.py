@@ -42,6 +42,7 @@ class TrainSettings:
     bank_weight: float = 1.0
     ctc_weight: float = 0.3
     pair_prob: float = 0.0
+    speed: tuple[float, float] = (0.85, 1.15)
     pairs: int = 3000
     seed: int = 0
     eval_every: int = 200
@@ -50,13 +51,14 @@ class TrainSettings:
 class Augmenter:
     """Waveform augmentation: speed/pitch by resampling, gain, additive noise, random placement."""
 
-    def __init__(self, rng: np.random.Generator, window_samples: int) -> None:
+    def __init__(self, rng: np.random.Generator, window_samples: int, speed: tuple[float, float]) -> None:
         self.rng = rng
         self.window_samples = window_samples
+        self.speed = speed
 
     def __call__(self, wave: np.ndarray) -> tuple[np.ndarray, int, int]:
         rng = self.rng
-        speed = rng.uniform(0.85, 1.15)
+        speed = rng.uniform(*self.speed)
         n_out = max(16, round(len(wave) / speed))
         wave = np.interp(np.linspace(0, len(wave) - 1, n_out), np.arange(len(wave)), wave).astype(np.float32)
         wave = wave * rng.uniform(0.2, 1.5)
@@ -133,7 +135,7 @@ class Trainer:
         self.fsdd_idx = np.array([i for i, c in enumerate(self.train) if c.source == "fsdd"])
         self.asterisk_idx = np.array([i for i, c in enumerate(self.train) if c.source == "asterisk"])
         self._build_pairs(settings.pairs if settings.pair_prob > 0 else 0)
-        self.augment = Augmenter(self.rng, round(settings.train_window_s * sr))
+        self.augment = Augmenter(self.rng, round(settings.train_window_s * sr), settings.speed)
         self.logmel = LogMel(config.mel)
         self.tower = AudioTower(config)
         self.ctc_head = torch.nn.Linear(self.tower.out_channels, len(CTC_ALPHABET) + 1)
@@ -257,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ctc-weight", type=float, default=TrainSettings.ctc_weight)
     parser.add_argument("--bank-weight", type=float, default=TrainSettings.bank_weight)
     parser.add_argument("--pair-prob", type=float, default=TrainSettings.pair_prob)
+    parser.add_argument("--speed", type=float, nargs=2, default=TrainSettings.speed, help="speed perturbation range")
     parser.add_argument("--per-mel-mean", action="store_true", help="cepstral mean normalisation per mel band")
     parser.add_argument("--seed", type=int, default=TrainSettings.seed)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy 2-core box)")
@@ -265,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     settings = TrainSettings(
         steps=args.steps, ctc_weight=args.ctc_weight, bank_weight=args.bank_weight,
-        pair_prob=args.pair_prob, seed=args.seed,
+        pair_prob=args.pair_prob, speed=tuple(args.speed), seed=args.seed,
     )
     tower, metrics = Trainer(args.data, args.cache, settings, TowerConfig(mel=MelConfig(per_mel_mean=args.per_mel_mean))).run()
     save_audio_tower(tower, args.out, {"metrics": metrics, "train_settings": settings.__dict__})

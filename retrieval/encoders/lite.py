@@ -45,6 +45,8 @@ class LiteConfig:
     prior_temperature: float = 1.0
     text_adapter: bool = False
     head_hidden: int = 0
+    feature_dropout: float = 0.0
+    learn_class_text: bool = False
     logit_scale: float = 100.0
     weights: str | None = None
     base_model_id: str | None = None
@@ -107,15 +109,22 @@ def _build_heads(config: LiteConfig, class_text: "torch.Tensor") -> "torch.nn.Mo
             if self.text_adapter is not None:
                 nn.init.zeros_(self.text_adapter.weight)
                 nn.init.zeros_(self.text_adapter.bias)
+            self.class_text_delta = (
+                nn.Parameter(torch.zeros_like(self.class_text)) if config.learn_class_text else None
+            )
+            self.dropout = nn.Dropout(config.feature_dropout)
             self.logit_scale = nn.Parameter(torch.tensor(math.log(config.logit_scale)))
 
         def prior(self, logits: torch.Tensor) -> torch.Tensor:
             """Softmax over ImageNet classes mapped onto their name embeddings (unnormalised)."""
-            return F.softmax(logits.float() / self.prior_temperature, dim=-1) @ self.class_text
+            class_text = self.class_text
+            if self.class_text_delta is not None:
+                class_text = class_text + self.class_text_delta
+            return F.softmax(logits.float() / self.prior_temperature, dim=-1) @ class_text
 
         def image_vectors(self, pooled: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
             """Normalised image vectors: prior + residual head."""
-            return F.normalize(self.prior(logits) + self.image_head(pooled.float()), dim=-1)
+            return F.normalize(self.prior(logits) + self.image_head(self.dropout(pooled.float())), dim=-1)
 
         def text_vectors(self, raw: torch.Tensor) -> torch.Tensor:
             """Normalised adapted text vectors from raw MiniLM vectors."""

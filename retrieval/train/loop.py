@@ -163,7 +163,7 @@ def train_heads(
             count += len(i)
         heads.eval()
         recall = validation_recall(heads, val) if val is not None else {}
-        stats = EpochStats(epoch, total / max(count, 1), float(heads.logit_scale.exp()), recall)
+        stats = EpochStats(epoch, total / max(count, 1), float(heads.logit_scale.detach().exp()), recall)
         history.append(stats)
         if on_epoch:
             on_epoch(stats)

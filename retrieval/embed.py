@@ -1,0 +1,77 @@
+"""Embed single media files or in-memory media as query vectors (images, audio clips)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from retrieval.encoders.base import Encoder, normalize
+from retrieval.errors import MediaDecodeError
+from retrieval.scan import modality_of
+from retrieval.types import Modality, Vectors
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+MediaInput = "str | Path | Image.Image | np.ndarray"
+
+
+def input_modality(item: object) -> Modality:
+    """'image' or 'audio' for a file path, PIL image or array (1-D arrays are waveforms)."""
+    if isinstance(item, (str, Path)):
+        modality = modality_of(item)
+        if modality is None:
+            raise MediaDecodeError(f"{item}: unsupported file type")
+        return modality
+    if isinstance(item, np.ndarray):
+        return "audio" if item.ndim == 1 else "image"
+    return "image"
+
+
+def embed_audio(encoder: Encoder, wave: np.ndarray) -> np.ndarray:
+    """One vector for a whole clip: the normalised mean of its windows' vectors."""
+    from retrieval.audio.windows import split_windows
+
+    windows = split_windows(wave, encoder.audio_sample_rate, encoder.audio_window_s, encoder.audio_window_s / 2)
+    vectors = encoder.encode_audio([w.samples for w in windows])
+    return normalize(vectors.mean(axis=0, keepdims=True))[0]
+
+
+def embed_inputs(encoder: Encoder, items: Sequence[object], batch_size: int = 32) -> Vectors:
+    """(N, dim) vectors for paths, PIL images and arrays (HxWxC images or mono waveforms)."""
+    from PIL import Image
+
+    out = np.zeros((len(items), encoder.dim), dtype=np.float32)
+    images: list[tuple[int, Image.Image]] = []
+    for n, item in enumerate(items):
+        if input_modality(item) == "audio":
+            out[n] = embed_audio(encoder, _waveform(encoder, item))
+        else:
+            images.append((n, _image(item)))
+    for start in range(0, len(images), batch_size):
+        chunk = images[start:start + batch_size]
+        out[[n for n, _ in chunk]] = encoder.encode_images([im for _, im in chunk])
+    return out
+
+
+def _waveform(encoder: Encoder, item: object) -> np.ndarray:
+    if isinstance(item, np.ndarray):
+        return item.astype(np.float32)
+    from retrieval.audio.decode import load_audio
+
+    return load_audio(Path(item), sample_rate=encoder.audio_sample_rate)  # type: ignore[arg-type]
+
+
+def _image(item: object) -> "Image.Image":
+    from PIL import Image
+
+    from retrieval.media import load_image
+
+    if isinstance(item, (str, Path)):
+        return load_image(item)
+    if isinstance(item, np.ndarray):
+        return Image.fromarray(item.astype(np.uint8)).convert("RGB")
+    return item.convert("RGB")  # type: ignore[union-attr]
