@@ -96,6 +96,8 @@ class IndexMeta:
     index_type: str
     generation: int
     created_at: str
+    model_name: str
+    """The name the model was loaded by (e.g. 'lite', a fine-tune folder); used to reload it."""
 
 
 class Catalog:
@@ -145,7 +147,7 @@ class Catalog:
         """Whether the catalog file exists."""
         return self.path.exists()
 
-    def ensure(self, model_id: str, dim: int, index_type: str) -> IndexMeta:
+    def ensure(self, model_id: str, dim: int, index_type: str, model_name: str) -> IndexMeta:
         """Create the catalog for `model_id`/`dim`, or check that the existing one matches."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.transaction() as con:
@@ -156,7 +158,8 @@ class Catalog:
                 con.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
                     [("schema_version", str(SCHEMA_VERSION)), ("model_id", model_id), ("dim", str(dim)),
-                     ("index_type", index_type), ("generation", "0"), ("created_at", created)],
+                     ("index_type", index_type), ("generation", "0"), ("created_at", created),
+                     ("model_name", model_name)],
                 )
                 meta = _read_meta(con)
         found = _meta_from_dict(meta, self.path)
@@ -297,7 +300,7 @@ def check_compatible(meta: IndexMeta, model_id: str, dim: int, where: Path) -> N
     if meta.model_id != model_id or meta.dim != dim:
         raise IndexMismatchError(
             f"index at {where.parent} was built with model {meta.model_id!r} (dim {meta.dim}), "
-            f"not {model_id!r} (dim {dim}); use --model {meta.model_id} or another --db"
+            f"not {model_id!r} (dim {dim}); use --model {meta.model_name} or another --db"
         )
 
 
@@ -316,7 +319,8 @@ def _meta_from_dict(meta: dict[str, str], path: Path) -> IndexMeta:
         raise CatalogVersionError(
             f"catalog {path} has schema version {version}, newer than this mmsearch ({SCHEMA_VERSION}); upgrade mmsearch"
         )
-    return IndexMeta(meta["model_id"], int(meta["dim"]), meta["index_type"], int(meta["generation"]), meta["created_at"])
+    return IndexMeta(meta["model_id"], int(meta["dim"]), meta["index_type"], int(meta["generation"]),
+                     meta["created_at"], meta["model_name"])
 
 
 def _bump_generation(con: duckdb.DuckDBPyConnection) -> None:

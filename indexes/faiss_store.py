@@ -6,19 +6,29 @@ catalog state it reflects, and a stale or missing file is rebuilt from the catal
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from indexes.atomic import atomic_path, atomic_write_text
+from indexes.choose import train_sample_size
 from indexes.errors import IndexMismatchError
 
 log = logging.getLogger(__name__)
 
-TRAIN_SAMPLE = 100_000
+NPROBE = 32
+"""IVF lists scanned per query (recall@10 ≈ 0.99 at 1M vectors with 2,048 lists, see docs/benchmarks.md)."""
+
+EF_SEARCH = 64
+"""HNSW candidate-list size per query (raised to k when k is larger)."""
+
+K_FACTOR = 10
+"""A `Refine` index re-ranks k · K_FACTOR candidates exactly."""
 
 
 class FaissStore:
@@ -42,7 +52,8 @@ class FaissStore:
         store = cls(faiss.IndexIDMap2(inner), index_type, generation)
         if not inner.is_trained:
             rng = np.random.default_rng(0)
-            sample = vectors[rng.choice(len(vectors), min(len(vectors), TRAIN_SAMPLE), replace=False)]
+            size = train_sample_size(index_type, len(vectors))
+            sample = vectors[np.sort(rng.choice(len(vectors), size, replace=False))]
             inner.train(np.ascontiguousarray(sample, dtype=np.float32))
         store.add(ids, vectors)
         return store
@@ -69,17 +80,18 @@ class FaissStore:
         return int(self.index.remove_ids(faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))))
 
     def search(
-        self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, nprobe: int = 32
+        self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, nprobe: int = NPROBE
     ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of the top `k` per query row, restricted to `allowed_ids` when given; -1 pads."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        selector = faiss.IDSelectorBatch(np.asarray(allowed_ids, dtype=np.int64)) if allowed_ids is not None else None
-        inner = faiss.downcast_index(self.index.index)
-        if isinstance(inner, faiss.IndexIVF):
-            params: faiss.SearchParameters = faiss.SearchParametersIVF(sel=selector, nprobe=min(nprobe, inner.nlist))
-        else:
-            params = faiss.SearchParameters(sel=selector)
-        return self.index.search(queries, k, params=params)
+        allowed = translated = None
+        if allowed_ids is not None:
+            allowed = faiss.IDSelectorBatch(np.asarray(allowed_ids, dtype=np.int64))
+            translated = faiss.IDSelectorTranslated(self.index.id_map, allowed)  # for nested parameters
+        params = _search_params(self.index.index, translated, k, nprobe)
+        params.sel = allowed  # IndexIDMap2 translates the outermost selector itself
+        with _one_thread() if len(queries) == 1 else contextlib.nullcontext():
+            return self.index.search(queries, k, params=params)
 
     def save(self, path: Path) -> None:
         """Write the index atomically, then its sidecar JSON (generation, type, count)."""
@@ -100,6 +112,37 @@ class FaissStore:
             log.warning("cannot read %s (%s); it will be rebuilt from the catalog", path, err)
             return None
         return cls(index, sidecar["index_type"], int(sidecar["generation"]))
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run FAISS single-threaded in the calling thread (OpenMP's thread count is per thread).
+
+    One query gains nothing from a thread team, and waking one on a busy CPU costs ~10 ms.
+    """
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
+
+
+def _search_params(
+    index: faiss.Index, selector: faiss.IDSelector | None, k: int, nprobe: int
+) -> faiss.SearchParameters:
+    """Search parameters for `index` and, recursively, the indexes it wraps."""
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexRefine):
+        base = _search_params(index.base_index, selector, k * K_FACTOR, nprobe)
+        return faiss.IndexRefineSearchParameters(sel=selector, k_factor=K_FACTOR, base_index_params=base)
+    if isinstance(index, faiss.IndexPreTransform):
+        return faiss.SearchParametersPreTransform(sel=selector, index_params=_search_params(index.index, selector, k, nprobe))
+    if isinstance(index, faiss.IndexIVF):
+        return faiss.SearchParametersIVF(sel=selector, nprobe=min(nprobe, index.nlist))
+    if isinstance(index, faiss.IndexHNSW):
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=max(EF_SEARCH, k))
+    return faiss.SearchParameters(sel=selector)
 
 
 def _sidecar(path: Path) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.encoders.base import Encoder
-from retrieval.embed import embed_inputs, input_modality
+from retrieval.embed import display_name, embed_inputs, input_modality
 from retrieval.errors import MmsearchError
 from retrieval.scan import resolve_roots, scan
 from retrieval.types import ClassScore, Modality
@@ -82,9 +82,5 @@ def classify_inputs(
         for n, scores in zip(chosen, ranked):
             best = scores[0]
             label = best.label if threshold is None or best.probability >= threshold else None
-            results[n] = Classification(_name(inputs[n]), modality, label, scores)
+            results[n] = Classification(display_name(inputs[n]), modality, label, scores)
     return [r for r in results if r is not None]
-
-
-def _name(item: object) -> str:
-    return str(item) if isinstance(item, (str, Path)) else f"<{type(item).__name__}>"

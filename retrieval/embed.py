@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval.encoders.base import Encoder, normalize
-from retrieval.errors import MediaDecodeError
+from retrieval.errors import MediaDecodeError, ModalityNotSupportedError
 from retrieval.scan import modality_of
 from retrieval.types import Modality, Vectors
 
@@ -47,7 +47,10 @@ def embed_inputs(encoder: Encoder, items: Sequence[object], batch_size: int = 32
     out = np.zeros((len(items), encoder.dim), dtype=np.float32)
     images: list[tuple[int, Image.Image]] = []
     for n, item in enumerate(items):
-        if input_modality(item) == "audio":
+        modality = input_modality(item)
+        if not encoder.supports(modality):
+            raise ModalityNotSupportedError(f"model {encoder.model_id!r} cannot embed {modality}: {display_name(item)}")
+        if modality == "audio":
             out[n] = embed_audio(encoder, _waveform(encoder, item))
         else:
             images.append((n, _image(item)))
@@ -75,3 +78,8 @@ def _image(item: object) -> "Image.Image":
     if isinstance(item, np.ndarray):
         return Image.fromarray(item.astype(np.uint8)).convert("RGB")
     return item.convert("RGB")  # type: ignore[union-attr]
+
+
+def display_name(item: object) -> str:
+    """A path as text, or '<type>' for in-memory media."""
+    return str(item) if isinstance(item, (str, Path)) else f"<{type(item).__name__}>"

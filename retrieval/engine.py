@@ -21,7 +21,7 @@ from indexes.sql_filter import validate_where
 from indexes.faiss_store import FaissStore
 from indexes.sync import AUTO, sync_store
 from retrieval.encoders.base import Encoder
-from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder, model_id_of
+from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder, model_id_of, parse_model
 from retrieval.pipeline import IndexReport, IndexSettings, ProgressCallback, run_index, scan_for
 from retrieval.embed import embed_inputs
 from retrieval.caption_indexer import caption_paths, index_caption_files
@@ -83,12 +83,17 @@ class Engine:
             name = self._model_name
             if self.catalog.exists():
                 meta = self.catalog.meta()
-                name = name or meta.model_id
-                if name == meta.model_id and name.startswith("lite") and not Path(name).exists():
-                    name = DEFAULT_MODEL
+                name = name or meta.model_name
                 check_compatible(meta, model_id_of(name), meta.dim, self.catalog.path)
             self._encoder = load_encoder(name or DEFAULT_MODEL, self._device)
         return self._encoder
+
+    @property
+    def model_name(self) -> str:
+        """The name to reload this engine's model by (fine-tune folders as absolute paths)."""
+        name = self._model_name or (self.catalog.meta().model_name if self.catalog.exists() else DEFAULT_MODEL)
+        spec = parse_model(name)
+        return str(spec.weights_dir) if spec.weights_dir else name
 
     # -- writing ------------------------------------------------------------
     def index(
@@ -109,7 +114,8 @@ class Engine:
         text_files = caption_paths(captions)
         encoder = self.encoder
         files = scan_for(encoder, roots) if roots else []
-        self.catalog.ensure(encoder.model_id, encoder.dim, "Flat" if index_type == AUTO else index_type)
+        self.catalog.ensure(encoder.model_id, encoder.dim, "Flat" if index_type == AUTO else index_type,
+                            self.model_name)
         report = run_index(self.catalog, encoder, roots, files, settings, progress) if roots else IndexReport()
         index_caption_files(self.catalog, encoder, text_files, report)
         self._refresh_store(index_type, save=True)

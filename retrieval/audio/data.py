@@ -52,7 +52,8 @@ def fsdd_clips(root: Path) -> list[Clip]:
         for row in csv.DictReader(f):
             digit = int(row["digit"])
             split = "val" if row["speaker"] == FSDD_HOLDOUT_SPEAKER else "train"
-            clips.append(Clip(root / "fsdd" / row["path"], tuple(digit_captions(digit)), DIGIT_WORDS[digit], split, "fsdd"))
+            captions = tuple(digit_captions(digit))
+            clips.append(Clip(root / "fsdd" / row["path"], captions, DIGIT_WORDS[digit], split, "fsdd"))
     return clips
 
 

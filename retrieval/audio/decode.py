@@ -17,7 +17,8 @@ SILENCE_PEAK = 1e-4
 def load_audio(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarray:
     """Read `path` (WAV, FLAC, OGG, MP3: whatever libsndfile reads) as mono float32 at `sample_rate`.
 
-    Raises MediaDecodeError for empty, corrupt, truncated, unsupported or silent files.
+    Raises MediaDecodeError for missing, empty, corrupt, unsupported or silent files and for files
+    whose header is cut off; a file cut short inside its sample data decodes to the samples present.
     """
     path = Path(path)
     try:

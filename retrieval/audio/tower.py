@@ -62,7 +62,9 @@ class ResBlock(nn.Module):
 
 
 def _down(c_in: int, c_out: int) -> nn.Module:
-    return nn.Sequential(nn.Conv1d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm1d(c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv1d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm1d(c_out), nn.ReLU(inplace=True)
+    )
 
 
 class AudioTower(nn.Module):
@@ -77,7 +79,9 @@ class AudioTower(nn.Module):
         c1, c2, c3 = config.channels
         d1, d2, d3 = config.dilations
         self.stem = nn.Sequential(
-            nn.Conv1d(config.mel.n_mels, c1, 5, stride=2, padding=2, bias=False), nn.BatchNorm1d(c1), nn.ReLU(inplace=True)
+            nn.Conv1d(config.mel.n_mels, c1, 5, stride=2, padding=2, bias=False),
+            nn.BatchNorm1d(c1),
+            nn.ReLU(inplace=True),
         )
         self.body = nn.Sequential(
             ResBlock(c1, 5, d1, config.dropout),
@@ -129,6 +133,17 @@ def save_audio_tower(tower: AudioTower, out_dir: str | Path, extra: dict | None 
 def has_shipped_audio_tower() -> bool:
     """Whether the packaged weights and config are present."""
     return (SHIPPED_DIR / WEIGHTS_FILE).is_file() and (SHIPPED_DIR / CONFIG_FILE).is_file()
+
+
+def audio_tower_config(path: str | Path | None = None) -> TowerConfig | None:
+    """The config of the tower in `path` (default: shipped), or None when no weights are there."""
+    folder = Path(path) if path is not None else SHIPPED_DIR
+    if not ((folder / WEIGHTS_FILE).is_file() and (folder / CONFIG_FILE).is_file()):
+        return None
+    try:
+        return TowerConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text()))
+    except (OSError, ValueError, KeyError) as err:
+        raise EncoderNotFoundError(f"cannot read audio tower config in {folder}: {err}") from err
 
 
 def load_audio_tower(path: str | Path | None = None) -> AudioTower:

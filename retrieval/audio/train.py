@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from retrieval.audio.data import asterisk_clips, fsdd_clips, load_waves
+from retrieval.audio.data import ASTERISK_HOLDOUT_SEED, FSDD_HOLDOUT_SPEAKER, asterisk_clips, fsdd_clips, load_waves
 from retrieval.audio.evaluate import digit_accuracy, embed_waves, text_to_audio_recall_at_1
 from retrieval.audio.features import LogMel, MelConfig, place_in_window
 from retrieval.audio.prompts import DIGIT_WORDS
@@ -85,7 +85,7 @@ def spec_augment(mels: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     out = mels.clone()
     for i in range(b):
         alpha = float(torch.empty(1).uniform_(0.88, 1.12, generator=gen))
-        warped = F.interpolate(out[i : i + 1].transpose(1, 2), size=round(n_mels * alpha), mode="linear", align_corners=False)
+        warped = F.interpolate(out[i : i + 1].transpose(1, 2), size=round(n_mels * alpha), mode="linear")
         warped = warped.transpose(1, 2)[0]
         if warped.shape[0] >= n_mels:
             out[i] = warped[:n_mels]
@@ -165,29 +165,36 @@ class Trainer:
         self.pairs = pairs
         self.pair_vec = encode_minilm(captions) if pairs else np.zeros((0, 384), np.float32)
 
-    def _sample(self, index: int) -> tuple[np.ndarray, np.ndarray, str, int]:
-        """Waveform, caption vector, class key and bank label (-100: not in the bank) of one example."""
+    def _pick(self, index: int) -> tuple[np.ndarray, str, int, np.ndarray | None, int]:
+        """Waveform, class key, bank label (-100: not in the bank), fixed caption vector (pairs only), clip index."""
         clip = self.train[index]
         if clip.source == "asterisk" and self.pairs and self.rng.random() < self.settings.pair_prob:
             k = int(self.rng.integers(len(self.pairs)))
             i, j = self.pairs[k]
             gap = np.zeros(int(self.rng.integers(400, 2400)), dtype=np.float32)
             wave = np.concatenate([self.train_waves[i], gap, self.train_waves[j]])
-            return wave, self.pair_vec[k], f"{self.train[i].key} {self.train[j].key}", -100
-        caption = clip.captions[self.rng.integers(len(clip.captions))]
-        return self.train_waves[index], self.caption_vec[caption], clip.key, self.key_index[clip.key]
+            return wave, f"{self.train[i].key} {self.train[j].key}", -100, self.pair_vec[k], index
+        return self.train_waves[index], clip.key, self.key_index[clip.key], None, index
+
+    def _caption_vector(self, fixed: np.ndarray | None, index: int) -> np.ndarray:
+        if fixed is not None:
+            return fixed
+        captions = self.train[index].captions
+        return self.caption_vec[captions[self.rng.integers(len(captions))]]
 
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor]:
         s = self.settings
-        idx = np.concatenate([self.rng.choice(self.fsdd_idx, s.batch_fsdd), self.rng.choice(self.asterisk_idx, s.batch_asterisk)])
-        samples = [self._sample(int(i)) for i in idx]
-        placed = [self.augment(sample[0]) for sample in samples]
+        idx = np.concatenate(
+            [self.rng.choice(self.fsdd_idx, s.batch_fsdd), self.rng.choice(self.asterisk_idx, s.batch_asterisk)]
+        )
+        picks = [self._pick(int(i)) for i in idx]
+        placed = [self.augment(p[0]) for p in picks]
         waves = torch.from_numpy(np.stack([p[0] for p in placed]))
         spans = torch.tensor([[p[1], p[2]] for p in placed])
         with torch.no_grad():
             mels = spec_augment(self.logmel(waves, spans), self.gen)
-        texts = torch.from_numpy(np.stack([sample[1] for sample in samples]))
-        return mels, texts, [sample[2] for sample in samples], torch.tensor([sample[3] for sample in samples])
+        texts = torch.from_numpy(np.stack([self._caption_vector(p[3], p[4]) for p in picks]))
+        return mels, texts, [p[1] for p in picks], torch.tensor([p[2] for p in picks])
 
     def _loss(
         self, mels: torch.Tensor, texts: torch.Tensor, keys: list[str], bank_labels: torch.Tensor
@@ -220,14 +227,17 @@ class Trainer:
         asterisk = embed_waves(self.tower, self.val_asterisk_waves)
         return {
             "fsdd_yweweler_zero_shot_acc": digit_accuracy(fsdd, digits),
-            "asterisk_heldout_t2a_r1": text_to_audio_recall_at_1(self.val_text, asterisk, [c.key for c in self.val_asterisk]),
+            "asterisk_heldout_t2a_r1": text_to_audio_recall_at_1(
+                self.val_text, asterisk, [c.key for c in self.val_asterisk]
+            ),
         }
 
     def run(self) -> tuple[AudioTower, dict[str, float]]:
         s = self.settings
         params = list(self.tower.parameters()) + list(self.ctc_head.parameters())
         optim = torch.optim.AdamW(
-            [{"params": params, "weight_decay": s.weight_decay}, {"params": [self.log_scale], "weight_decay": 0.0}], lr=s.lr
+            [{"params": params, "weight_decay": s.weight_decay}, {"params": [self.log_scale], "weight_decay": 0.0}],
+            lr=s.lr,
         )
         sched = torch.optim.lr_scheduler.LambdaLR(
             optim, lambda i: min(1.0, (i + 1) / s.warmup) * 0.5 * (1 + math.cos(math.pi * min(i, s.steps) / s.steps))
@@ -242,12 +252,23 @@ class Trainer:
             optim.step()
             sched.step()
             if step % 50 == 0:
-                log.info("step %d loss %.3f %s scale %.1f (%.0fs)", step, loss.item(),
-                         " ".join(f"{k} {v:.3f}" for k, v in parts.items()), float(self.log_scale.exp()), time.time() - start)
+                details = " ".join(f"{k} {v:.3f}" for k, v in parts.items())
+                log.info("step %d loss %.3f %s scale %.1f (%.0fs)", step, loss.item(), details,
+                         float(self.log_scale.exp()), time.time() - start)
             if step % s.eval_every == 0 or step == s.steps:
                 log.info("step %d eval %s", step, self.evaluate())
         metrics = {**self.evaluate(), "train_seconds": round(time.time() - start, 1)}
         return self.tower.eval(), metrics
+
+
+def holdout_record(data_root: Path) -> dict:
+    """Which clips were never trained on, for config.json."""
+    held = [c for c in asterisk_clips(data_root) if c.split == "val"]
+    return {
+        "fsdd_speaker": FSDD_HOLDOUT_SPEAKER,
+        "asterisk_seed": ASTERISK_HOLDOUT_SEED,
+        "asterisk_paths": [c.path.relative_to(data_root / "asterisk_prompts_en").as_posix() for c in held],
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -270,8 +291,10 @@ def main(argv: list[str] | None = None) -> None:
         steps=args.steps, ctc_weight=args.ctc_weight, bank_weight=args.bank_weight,
         pair_prob=args.pair_prob, speed=tuple(args.speed), seed=args.seed,
     )
-    tower, metrics = Trainer(args.data, args.cache, settings, TowerConfig(mel=MelConfig(per_mel_mean=args.per_mel_mean))).run()
-    save_audio_tower(tower, args.out, {"metrics": metrics, "train_settings": settings.__dict__})
+    config = TowerConfig(mel=MelConfig(per_mel_mean=args.per_mel_mean))
+    tower, metrics = Trainer(args.data, args.cache, settings, config).run()
+    extra = {"metrics": metrics, "train_settings": settings.__dict__, "holdout": holdout_record(args.data)}
+    save_audio_tower(tower, args.out, extra)
     log.info("saved %s: %s", args.out, metrics)
 
 

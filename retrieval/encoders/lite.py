@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrieval.encoders.base import Encoder, ImageTransform
+from retrieval.encoders.base import AudioTransform, Encoder, ImageTransform
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
 from retrieval.errors import EncoderNotFoundError
 from retrieval.types import Vectors
@@ -209,6 +209,21 @@ class LiteEncoder(Encoder):
         self.logit_scale = self.config.logit_scale
         self._tower: torch.nn.Module | None = None
         self._heads: torch.nn.Module | None = None
+        self._audio: torch.nn.Module | None = None
+        self._attach_audio()
+
+    def _attach_audio(self) -> None:
+        """Add the shipped audio tower (raw MiniLM space, then this model's text adapter) when present."""
+        from retrieval.audio.tower import audio_tower_config
+
+        audio = audio_tower_config()
+        if audio is None:
+            return
+        self.modalities = self.modalities | {"audio"}
+        self.model_id = f"{self.model_id}+{audio.model_id}"
+        self.audio_sample_rate = audio.mel.sample_rate
+        self.audio_window_s = audio.mel.window_s
+        self._audio_mel = audio.mel
 
     @property
     def heads(self) -> "torch.nn.Module":
@@ -263,10 +278,33 @@ class LiteEncoder(Encoder):
         raw = torch.from_numpy(encode_minilm(texts, device=self.device))
         return self.adapt_text(raw).cpu().numpy()
 
+    @property
+    def audio_tower(self) -> "torch.nn.Module":
+        """The audio tower (loaded on first use)."""
+        if self._audio is None:
+            from retrieval.audio.tower import load_audio_tower
+
+            self._audio = load_audio_tower().to(self.device)
+        return self._audio
+
+    def audio_transform(self) -> AudioTransform:
+        if "audio" not in self.modalities:
+            raise self._no_tower("audio")
+        from retrieval.audio.features import LogMelTransform
+
+        return LogMelTransform(self._audio_mel)
+
+    def encode_audio_batch(self, features: "torch.Tensor") -> Vectors:
+        if "audio" not in self.modalities:
+            raise self._no_tower("audio")
+        with self.inference():
+            raw = self.audio_tower(features.to(self.device)).float()
+        return self.adapt_text(raw).cpu().numpy()
+
     def to(self, device: str) -> "LiteEncoder":
         self.device = device
-        if self._tower is not None:
-            self._tower = self._tower.to(device)
-        if self._heads is not None:
-            self._heads = self._heads.to(device)
+        for name in ("_tower", "_heads", "_audio"):
+            module = getattr(self, name)
+            if module is not None:
+                setattr(self, name, module.to(device))
         return self

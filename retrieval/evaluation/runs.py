@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from retrieval.errors import MmsearchError, ModalityNotSupportedError
-from retrieval.evaluation.media import load_media
+from retrieval.classify import default_templates
+from retrieval.embed import embed_inputs, input_modality
 from retrieval.evaluation.metrics import image_to_text_recall, text_to_image_recall, topk_accuracy
 from retrieval.types import Modality, Vectors
 from retrieval.zeroshot import build_classifier, probabilities
@@ -43,21 +44,10 @@ def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
 def encode_files(
     encoder: "Encoder", paths: Sequence[Path], batch_size: int = 32, progress: Progress | None = None
 ) -> Vectors:
-    """Decode `paths` by extension and embed them with `encoder`, in batches, keeping order."""
+    """Decode `paths` by extension (images, audio) and embed them with `encoder`, in batches, keeping order."""
     out: list[np.ndarray] = []
     for start in range(0, len(paths), batch_size):
-        batch: dict[Modality, list[tuple[int, Any]]] = {}
-        for offset, path in enumerate(paths[start : start + batch_size]):
-            modality, media = load_media(path)
-            if not encoder.supports(modality):
-                raise ModalityNotSupportedError(f"model {encoder.model_id!r} cannot embed {modality} file {path}")
-            batch.setdefault(modality, []).append((offset, media))
-        vectors = np.zeros((min(batch_size, len(paths) - start), encoder.dim), dtype=np.float32)
-        for modality, items in batch.items():
-            media = [m for _, m in items]
-            encoded = encoder.encode_images(media) if modality == "image" else encoder.encode_audio(media)
-            vectors[[o for o, _ in items]] = encoded
-        out.append(vectors)
+        out.append(embed_inputs(encoder, list(paths[start : start + batch_size])))
         if progress:
             progress("encode", min(start + batch_size, len(paths)), len(paths))
     return np.concatenate(out) if out else np.zeros((0, encoder.dim), dtype=np.float32)
@@ -97,8 +87,9 @@ def eval_zeroshot(
         raise MmsearchError(f"{labels_csv} has no rows to classify" + (f" in split {split!r}" if split else ""))
     classes = sorted({r["label"] for r in rows})
     index = {label: i for i, label in enumerate(classes)}
-    classifier = build_classifier(encoder, classes, templates)
-    vectors = encode_files(encoder, [labels_csv.parent / r["path"] for r in rows], progress=progress)
+    paths = [labels_csv.parent / r["path"] for r in rows]
+    classifier = build_classifier(encoder, classes, templates or default_templates(input_modality(paths[0])))
+    vectors = encode_files(encoder, paths, progress=progress)
     probs = probabilities(vectors, classifier, encoder.logit_scale)
     accuracy = topk_accuracy(probs, np.array([index[r["label"]] for r in rows]), ks=(1, 5))
     return {"model": encoder.model_id, "n": len(rows), "classes": len(classes), **accuracy}

@@ -37,13 +37,15 @@ class BuildSettings:
     data_dir: Path
     cache_dir: Path | None = DEFAULT_CACHE
     tower: str = "efficientnet_lite0"
-    views: int = 3
+    views: int = 2
     n_val: int = 160
     use_caltech: bool = True
-    text_adapter: bool = False
+    text_adapter: bool = True
     head_hidden: int = 0
+    feature_dropout: float = 0.5
+    learn_class_text: bool = False
     prior_temperature: float = 1.0
-    train: TrainSettings = field(default_factory=TrainSettings)
+    train: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=30, distill_weight=0.3, select_best=False))
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,20 @@ def zeroshot_accuracy(heads: torch.nn.Module, prepared: Prepared) -> dict[str, f
     return topk_accuracy(scores, prepared.test_labels, ks=(1, 5))
 
 
+def imagenet_agreement(heads: torch.nn.Module, prepared: Prepared) -> float:
+    """Share of Caltech test images whose nearest ImageNet class text is the tower's own top-1 class.
+
+    Measures how much ImageNet knowledge the image vectors keep (1.0 would be perfect recall of it).
+    """
+    with torch.inference_mode():
+        feats = prepared.test_features
+        logits = torch.from_numpy(feats.logits)
+        images = heads.image_vectors(torch.from_numpy(feats.pooled), logits)
+        classes = heads.text_vectors(prepared.class_text)
+        agree = (images @ classes.T).argmax(dim=1) == logits.argmax(dim=1)
+    return float(agree.float().mean())
+
+
 def lite_config(settings: BuildSettings, model_id: str = MODEL_ID) -> LiteConfig:
     """The config of a model built with `settings` (logit scale filled in after training)."""
     return LiteConfig(
@@ -128,6 +144,8 @@ def lite_config(settings: BuildSettings, model_id: str = MODEL_ID) -> LiteConfig
         prior_temperature=settings.prior_temperature,
         text_adapter=settings.text_adapter,
         head_hidden=settings.head_hidden,
+        feature_dropout=settings.feature_dropout,
+        learn_class_text=settings.learn_class_text,
         logit_scale=1 / 0.07,
         weights=WEIGHTS_FILE,
     )
@@ -138,10 +156,18 @@ def train_variant(
 ) -> tuple[torch.nn.Module, TrainResult, dict[str, Any]]:
     """Train one variant; returns heads, the training result and its metrics (prior-only included)."""
     heads = build_heads(lite_config(settings), prepared.class_text).eval()
-    before = {"val_t2i": validation_recall(heads, prepared.val), "caltech": zeroshot_accuracy(heads, prepared)}
+    before = _measure(heads, prepared)
     result = train_heads(heads, prepared.train, settings.train, prepared.val, on_epoch)
-    after = {"val_t2i": validation_recall(heads, prepared.val), "caltech": zeroshot_accuracy(heads, prepared)}
+    after = _measure(heads, prepared)
     return heads, result, {"before": before, "after": after, "best_epoch": result.best_epoch}
+
+
+def _measure(heads: torch.nn.Module, prepared: Prepared) -> dict[str, Any]:
+    return {
+        "val_t2i": validation_recall(heads, prepared.val),
+        "caltech": zeroshot_accuracy(heads, prepared),
+        "imagenet_agreement": imagenet_agreement(heads, prepared),
+    }
 
 
 def build(settings: BuildSettings, out_dir: Path, progress: Progress | None = None) -> dict[str, Any]:
@@ -169,12 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output weights directory")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="frozen-feature cache folder")
     parser.add_argument("--tower", default="efficientnet_lite0")
-    parser.add_argument("--views", type=int, default=3, help="feature views per training image (1 = no augmentation)")
+    parser.add_argument("--views", type=int, default=2, help="feature views per training image (1 = no augmentation)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    settings = BuildSettings(
-        args.data, args.cache, args.tower, args.views, train=replace(TrainSettings(), seed=args.seed)
+    defaults = BuildSettings(args.data)
+    settings = replace(
+        defaults, cache_dir=args.cache, tower=args.tower, views=args.views, train=replace(defaults.train, seed=args.seed)
     )
     metrics = build(settings, args.out, progress=lambda stage, done, total: log.info("%s %d/%d", stage, done, total))
     log.info("metrics: %s", json.dumps(metrics))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from retrieval.encoders.efficientnet import tower_spec, tower_transform
-from retrieval.evaluation.media import load_image
+from retrieval.media import load_image
 from retrieval.train.augment import AugmentTransform
 
 if TYPE_CHECKING:

@@ -35,6 +35,8 @@ class TrainSettings:
     distill_scale: float = 50.0
     patience: int = 8
     max_repeats: int = 5
+    select_best: bool = True
+    """Keep the epoch with the best validation recall (else the last epoch)."""
 
 
 @dataclass(frozen=True)
@@ -167,11 +169,11 @@ def train_heads(
         history.append(stats)
         if on_epoch:
             on_epoch(stats)
-        if val is None or _score(recall) > _score(best_val):
+        if val is None or not settings.select_best or _score(recall) > _score(best_val):
             best_state, best_val, best_epoch, stale = copy.deepcopy(heads.state_dict()), recall, epoch, 0
         else:
             stale += 1
-            if stale >= settings.patience:
+            if settings.patience and stale >= settings.patience:
                 log.info("early stop at epoch %d (best %d)", epoch, best_epoch)
                 break
     heads.load_state_dict(best_state)

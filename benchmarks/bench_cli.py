@@ -1,0 +1,93 @@
+"""Cold start: wall time of a fresh `mmsearch query` process against `python -c "import torch, faiss"`.
+
+    .venv/bin/python -m benchmarks.bench_cli --runs 7 --profile
+
+The script first indexes `--images` Caltech-101 images (airplanes first) into a temporary
+folder, then alternates the two commands `--runs` times, each in a fresh process, and prints
+both medians and their ratio. With `--profile` it also runs the query once under
+`python -X importtime` and lists the slowest top-level imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CALTECH = REPO.parent / "shared" / "data" / "caltech101" / "images"
+CLI = [sys.executable, "-c", "from cli.app import main; main()"]
+BASELINE = [sys.executable, "-c", "import torch, faiss"]
+
+
+def pick_images(count: int, folder: Path) -> Path:
+    """Link `count` Caltech-101 images (airplanes first, then other classes) into `folder`."""
+    classes = [CALTECH / "airplanes"] + sorted(p for p in CALTECH.iterdir() if p.name != "airplanes")
+    sources = [f for c in classes if c.is_dir() for f in sorted(c.glob("*.jpg"))][:count]
+    folder.mkdir(parents=True)
+    for n, source in enumerate(sources):
+        (folder / f"{n:03d}_{source.parent.name}_{source.name}").symlink_to(source)
+    return folder
+
+
+def wall_time(command: list[str]) -> float:
+    """Seconds for `command` to run to completion in a fresh process (fails loudly on error)."""
+    start = time.perf_counter()
+    subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - start
+
+
+def slowest_imports(command: list[str], top: int) -> list[tuple[float, str]]:
+    """(cumulative seconds, module) of the `top` slowest imports made directly by `command`."""
+    run = subprocess.run([command[0], "-X", "importtime", *command[1:]], cwd=REPO, check=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    found = []
+    for line in run.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|")
+        if cumulative.strip().isdigit() and not name[1:].startswith(" "):  # top level: no extra indent
+            found.append((int(cumulative) / 1e6, name.strip()))
+    return sorted(found, reverse=True)[:top]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="fresh processes per command")
+    parser.add_argument("--images", type=int, default=50, help="images to index first")
+    parser.add_argument("--query", default="a cat")
+    parser.add_argument("--profile", action="store_true", help="also list the slowest imports")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        images = pick_images(args.images, Path(tmp) / "images")
+        db = Path(tmp) / "db"
+        print(f"indexed {args.images} images in {wall_time([*CLI, 'index', str(images), '--db', str(db)]):.1f} s")
+        query = [*CLI, "query", args.query, "--db", str(db)]
+        wall_time(query)  # warm the page cache for both commands
+        wall_time(BASELINE)
+        loads, queries, baselines = [], [], []
+        for _ in range(args.runs):
+            loads.append(os.getloadavg()[0])
+            baselines.append(wall_time(BASELINE))
+            queries.append(wall_time(query))
+        base, cold = statistics.median(baselines), statistics.median(queries)
+        print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+              f"load {min(loads):.2f}-{max(loads):.2f}, {args.runs} interleaved runs each")
+        print(f"| command | median s | runs (s) |\n|---|---|---|")
+        print(f"| python -c \"import torch, faiss\" | {base:.2f} | {' '.join(f'{t:.2f}' for t in baselines)} |")
+        print(f"| mmsearch query \"{args.query}\" --db DB | {cold:.2f} | {' '.join(f'{t:.2f}' for t in queries)} |")
+        print(f"ratio query / import baseline: {cold / base:.2f}x")
+        if args.profile:
+            print("\nslowest top-level imports of the query (python -X importtime, cumulative s):")
+            for seconds, name in slowest_imports(query, 15):
+                print(f"  {seconds:6.2f}  {name}")
+
+
+if __name__ == "__main__":
+    main()
