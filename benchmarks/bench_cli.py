@@ -2,8 +2,8 @@
 
     .venv/bin/python -m benchmarks.bench_cli --runs 7 --profile
 
-The script first indexes `--images` Caltech-101 images (airplanes first) into a temporary
-folder, then alternates the two commands `--runs` times, each in a fresh process, and prints
+The script first indexes `--images` Caltech-101 images (airplanes first) and two captions
+into a temporary folder, then alternates the two commands `--runs` times, each in a fresh process, and prints
 both medians and their ratio. With `--profile` it also runs the query once under
 `python -X importtime` and lists the slowest top-level imports.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,33 +27,42 @@ BASELINE = [sys.executable, "-c", "import torch, faiss"]
 
 
 def pick_images(count: int, folder: Path) -> Path:
-    """Link `count` Caltech-101 images (airplanes first, then other classes) into `folder`."""
+    """Copy `count` Caltech-101 images (airplanes first, then other classes) into `folder`."""
     classes = [CALTECH / "airplanes"] + sorted(p for p in CALTECH.iterdir() if p.name != "airplanes")
     sources = [f for c in classes if c.is_dir() for f in sorted(c.glob("*.jpg"))][:count]
     folder.mkdir(parents=True)
     for n, source in enumerate(sources):
-        (folder / f"{n:03d}_{source.parent.name}_{source.name}").symlink_to(source)
+        shutil.copyfile(source, folder / f"{n:03d}_{source.parent.name}_{source.name}")  # scans skip links
     return folder
 
 
 def wall_time(command: list[str]) -> float:
     """Seconds for `command` to run to completion in a fresh process (fails loudly on error)."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    run = subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if run.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{run.stderr}")
     return time.perf_counter() - start
 
 
-def slowest_imports(command: list[str], top: int) -> list[tuple[float, str]]:
-    """(cumulative seconds, module) of the `top` slowest imports made directly by `command`."""
+def slowest_imports(command: list[str], top: int) -> list[tuple[float, str, str]]:
+    """(cumulative s, package, importer) of the `top` slowest packages `command` imports.
+
+    Each package is counted once, where it is first imported (its time includes what it imports
+    in turn); the importer is the enclosing import seen by `python -X importtime`.
+    """
     run = subprocess.run([command[0], "-X", "importtime", *command[1:]], cwd=REPO, check=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = [line.split("|") for line in run.stderr.splitlines() if line.startswith("import time:")]
+    parsed = [(int(cum), name.rstrip()) for _, cum, name in lines if cum.strip().isdigit()]
     found = []
-    for line in run.stderr.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
+    for n, (cumulative, name) in enumerate(parsed):  # importtime lists children before their parent
+        depth = len(name) - len(name.lstrip())
+        module = name.strip()
+        if "." in module:
             continue
-        _, cumulative, name = line.split("|")
-        if cumulative.strip().isdigit() and not name[1:].startswith(" "):  # top level: no extra indent
-            found.append((int(cumulative) / 1e6, name.strip()))
+        parent = next((p.strip() for _, p in parsed[n + 1:] if len(p) - len(p.lstrip()) < depth), "(top level)")
+        found.append((cumulative / 1e6, module, parent))
     return sorted(found, reverse=True)[:top]
 
 
@@ -66,8 +76,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         images = pick_images(args.images, Path(tmp) / "images")
+        captions = Path(tmp) / "captions.txt"
+        captions.write_text("a cat sleeping on a sofa\nan airplane on the runway\n", encoding="utf-8")
         db = Path(tmp) / "db"
-        print(f"indexed {args.images} images in {wall_time([*CLI, 'index', str(images), '--db', str(db)]):.1f} s")
+        index = [*CLI, "index", str(images), "--captions", str(captions), "--db", str(db)]
+        print(f"indexed {args.images} images and 2 captions in {wall_time(index):.1f} s")
         query = [*CLI, "query", args.query, "--db", str(db)]
         wall_time(query)  # warm the page cache for both commands
         wall_time(BASELINE)
@@ -84,9 +97,9 @@ def main() -> None:
         print(f"| mmsearch query \"{args.query}\" --db DB | {cold:.2f} | {' '.join(f'{t:.2f}' for t in queries)} |")
         print(f"ratio query / import baseline: {cold / base:.2f}x")
         if args.profile:
-            print("\nslowest top-level imports of the query (python -X importtime, cumulative s):")
-            for seconds, name in slowest_imports(query, 15):
-                print(f"  {seconds:6.2f}  {name}")
+            print("\nslowest packages imported by the query (python -X importtime, cumulative s, first importer):")
+            for seconds, name, parent in slowest_imports(query, 15):
+                print(f"  {seconds:6.2f}  {name:<24} {parent}")
 
 
 if __name__ == "__main__":

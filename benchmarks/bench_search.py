@@ -8,9 +8,11 @@ synthetic vector is `normalize(centre + sigma * g / sqrt(dim))` with `g` standar
 uniformly drawn centre, rounded through float16 as the catalog stores it. `--sigma 0.45` puts
 the queries' top-1 cosines near those they have against the real captions (both are printed).
 
-For every size the script builds each index with `FaissStore.build` (as `mmsearch index`
-does), then measures recall@10 against exact search, batched queries/s, warm single-query
-p50/p95 latency, bytes per vector on disk and build time, and prints the auto/exact ratios.
+Besides `auto`, the compressed tier that `auto` picks for memory-bound sizes is measured at
+every size, plus `--alternatives` (HNSW32 by default). Each index is built with
+`FaissStore.build` (as `mmsearch index` does); the script measures recall@10 against exact
+search, batched queries/s, warm single-query p50/p95 latency, bytes per vector on disk and build
+time, and prints the auto/exact ratios.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from indexes.choose import choose_index_type, ivf_lists
+from indexes.choose import choose_index_type, compressed_index_type
 from indexes.faiss_store import NPROBE, FaissStore
 
 CAPTIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "flickr8k_800" / "captions.csv"
@@ -78,7 +80,9 @@ def clustered(centres: np.ndarray, n: int, sigma: float, seed: int) -> np.ndarra
     return out
 
 
-def measure(store: FaissStore, queries: np.ndarray, nprobe: int, latency_queries: int) -> tuple[float, float, float, np.ndarray]:
+def measure(
+    store: FaissStore, queries: np.ndarray, nprobe: int, latency_queries: int
+) -> tuple[float, float, float, np.ndarray]:
     """(queries/s batched, p50 ms, p95 ms, ids of the batched top-k)."""
     store.search(queries[:8], K, nprobe=nprobe)  # warm-up
     start = time.perf_counter()
@@ -113,11 +117,11 @@ def run_size(
     vectors = clustered(centres, n, args.sigma, args.seed)
     ids = np.arange(1, n + 1, dtype=np.int64)
     auto = choose_index_type(n, vectors.shape[1])
-    configs = [("exact", "Flat"), ("auto", auto)]
-    configs += [("alt", alt.format(nlist=ivf_lists(n))) for alt in args.alternatives if n <= args.alt_max_size]
+    configs = [("exact", "Flat"), ("auto", auto), ("alt", compressed_index_type(n, vectors.shape[1]))]
+    configs += [("alt", alt) for alt in args.alternatives if n <= args.alt_max_size]
     rows: list[Row] = []
     truth = None
-    for name, factory in dict.fromkeys(configs):
+    for name, factory in dict.fromkeys(configs):  # the compressed tier is `auto` at memory-bound sizes
         start = time.perf_counter()
         store = FaissStore.build(factory, ids, vectors, generation=0)
         build_s = time.perf_counter() - start
@@ -167,8 +171,8 @@ def main() -> None:
     parser.add_argument("--latency-queries", type=int, default=200, help="queries timed one by one")
     parser.add_argument("--sigma", type=float, default=0.45, help="noise radius around each centre")
     parser.add_argument("--nprobe", default=f"16,{NPROBE},64", help="IVF nprobe values to report")
-    parser.add_argument("--alternatives", default="IVF{nlist},PQ48x4fs,Refine(SQfp16);HNSW32",
-                        help="';'-separated factory strings also measured ({nlist}: the auto list count)")
+    parser.add_argument("--alternatives", default="HNSW32",
+                        help="';'-separated factory strings measured besides exact, auto and the compressed tier")
     parser.add_argument("--alt-max-size", type=int, default=10**9, help="skip alternatives above this size")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the rows here")

@@ -106,15 +106,18 @@ class IndexProgress:
             TextColumn("ETA"), TimeRemainingColumn(), console=Console(file=sys.stderr),
         )
         self._task = self._progress.add_task(label, total=None, rate=0.0)
-        self._started = time.perf_counter()
+        self._started = 0.0
 
     def __enter__(self) -> "IndexProgress":
-        self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._started:
+            self._progress.stop()
 
     def __call__(self, done: int, total: int) -> None:
+        if not self._started:  # shown only once files are actually being processed
+            self._started = time.perf_counter()
+            self._progress.start()
         rate = done / max(time.perf_counter() - self._started, 1e-9)
         self._progress.update(self._task, completed=done, total=total, rate=rate)

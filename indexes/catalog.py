@@ -179,7 +179,7 @@ class Catalog:
     # -- incremental bookkeeping -------------------------------------------
     def stored_files(self, prefixes: Sequence[str]) -> dict[str, StoredFile]:
         """Files stored under any of `prefixes` (folders or exact files), keyed by path."""
-        if not self.exists():
+        if not prefixes or not self.exists():
             return {}
         clauses = " OR ".join(["path = ? OR starts_with(path, ?)"] * len(prefixes))
         params: list[Any] = []

@@ -4,8 +4,9 @@ Three tiers, measured on a 2-core CPU in `benchmarks/bench_search.py` (see docs/
 
 * up to `EXACT_LIMIT` vectors: `Flat`, an exact scan (a few ms per query, nothing to train);
 * above it: `IVF{nlist},Flat` with nlist ≈ 2·√n lists (a power of two), probed `nprobe` at a time;
-* once float32 vectors would pass `COMPRESS_BYTES`: 4-bit fast-scan PQ codes inside the IVF lists,
-  always re-ranked exactly from a float16 copy (`Refine(SQfp16)`), about half the memory of Flat.
+* once float32 vectors would pass `COMPRESS_BYTES`: 4-bit fast-scan PQ codes inside the IVF lists
+  (2 bits per dimension; 1 bit per dimension lost recall), always re-ranked exactly from a float16
+  copy (`Refine(SQfp16)`): about half the memory of Flat.
 """
 
 from __future__ import annotations
@@ -35,10 +36,14 @@ def choose_index_type(n_vectors: int, dim: int) -> str:
     """FAISS factory string for `n_vectors` of `dim` (see the module docstring for the tiers)."""
     if n_vectors <= EXACT_LIMIT:
         return "Flat"
-    nlist = ivf_lists(n_vectors)
     if n_vectors * dim * 4 <= COMPRESS_BYTES:
-        return f"IVF{nlist},Flat"
-    return f"IVF{nlist},PQ{_pq_subquantizers(dim)}x4fs,Refine(SQfp16)"
+        return f"IVF{ivf_lists(n_vectors)},Flat"
+    return compressed_index_type(n_vectors, dim)
+
+
+def compressed_index_type(n_vectors: int, dim: int) -> str:
+    """IVF lists of 4-bit fast-scan PQ codes (2 bits per dimension), re-ranked from float16 vectors."""
+    return f"IVF{ivf_lists(n_vectors)},PQ{_pq_subquantizers(dim)}x4fs,Refine(SQfp16)"
 
 
 def min_train_size(index_type: str) -> int:
@@ -62,8 +67,8 @@ def _nlist(index_type: str) -> int:
 
 
 def _pq_subquantizers(dim: int) -> int:
-    """PQ sub-vectors of 8 dimensions each (4 bits per sub-vector), capped by what divides `dim`."""
-    m = max(1, dim // 8)
+    """PQ sub-vectors of 4 dimensions each, or the next smaller count that divides `dim`."""
+    m = max(1, dim // 4)
     while dim % m:
         m -= 1
     return m

@@ -137,7 +137,8 @@ def _search_params(
         base = _search_params(index.base_index, selector, k * K_FACTOR, nprobe)
         return faiss.IndexRefineSearchParameters(sel=selector, k_factor=K_FACTOR, base_index_params=base)
     if isinstance(index, faiss.IndexPreTransform):
-        return faiss.SearchParametersPreTransform(sel=selector, index_params=_search_params(index.index, selector, k, nprobe))
+        inner = _search_params(index.index, selector, k, nprobe)
+        return faiss.SearchParametersPreTransform(sel=selector, index_params=inner)
     if isinstance(index, faiss.IndexIVF):
         return faiss.SearchParametersIVF(sel=selector, nprobe=min(nprobe, index.nlist))
     if isinstance(index, faiss.IndexHNSW):

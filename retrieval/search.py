@@ -78,7 +78,7 @@ def _hits(catalog: Catalog, pairs: Sequence[tuple[float, int]]) -> list[SearchHi
         if row is None:  # removed by a concurrent indexer since the FAISS file was read
             continue
         fields = {k: _jsonable(v) for k, v in row.items() if k not in ("id", "path", "modality")}
-        hits.append(SearchHit(len(hits) + 1, round(score, 6), item_id, row["path"], row["modality"], fields))
+        hits.append(SearchHit(len(hits) + 1, score, item_id, row["path"], row["modality"], fields))
     return hits
 
 

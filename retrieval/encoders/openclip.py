@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+import socket
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,37 +49,23 @@ class OpenClipEncoder(Encoder):
         if arch not in open_clip.list_models():
             raise EncoderNotFoundError(f"unknown OpenCLIP model {arch!r}; see open_clip.list_models()")
         self.model_id = openclip_model_id(arch, tag)
-        self.model, _, self._preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
-        if tag != RANDOM_TAG:
-            self._load_weights(open_clip, arch, tag)
+        import torch
+
+        checkpoint = None if tag == RANDOM_TAG else _checkpoint_path(open_clip, arch, tag)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # 'random' weights are the same in every process, so indexes stay queryable
+            self.model, _, self._preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
+        if checkpoint is not None:
+            try:
+                open_clip.load_checkpoint(self.model, str(checkpoint), weights_only=True)
+            except Exception as err:
+                raise EncoderNotFoundError(f"cannot load OpenCLIP checkpoint {checkpoint} into {arch}: {err}") from err
         self.model.eval()
         self._tokenizer = open_clip.get_tokenizer(arch)
         self.dim = int(self.model.text_projection.shape[1]) if hasattr(self.model, "text_projection") else int(
             self.model.visual.output_dim)
-        self.logit_scale = float(self.model.logit_scale.exp())
+        self.logit_scale = float(self.model.logit_scale.detach().exp())
         self.to(device)
-
-    def _load_weights(self, open_clip, arch: str, tag: str) -> None:  # noqa: ANN001
-        if is_checkpoint_path(tag):
-            path = Path(tag).expanduser()
-            if not path.is_file():
-                raise EncoderNotFoundError(f"OpenCLIP checkpoint not found: {path}")
-        else:
-            if tag not in open_clip.list_pretrained_tags_by_model(arch):
-                raise EncoderNotFoundError(
-                    f"unknown pretrained tag {tag!r} for {arch}; known: {open_clip.list_pretrained_tags_by_model(arch)}")
-            try:
-                path = Path(open_clip.download_pretrained(open_clip.get_pretrained_cfg(arch, tag)))
-            except Exception as err:  # hub errors come in many types
-                raise EncoderNotFoundError(
-                    f"cannot fetch OpenCLIP weights {arch}/{tag} (no network or hub unreachable). Download the "
-                    f"checkpoint on a connected machine and pass it as a file: --model openclip:{arch}/PATH/TO/"
-                    f"open_clip_model.safetensors"
-                ) from err
-        try:
-            open_clip.load_checkpoint(self.model, str(path), weights_only=True)
-        except Exception as err:
-            raise EncoderNotFoundError(f"cannot load OpenCLIP checkpoint {path} into {arch}: {err}") from err
 
     def image_transform(self) -> ImageTransform:
         return self._preprocess
@@ -99,3 +87,42 @@ class OpenClipEncoder(Encoder):
             tokens = self._tokenizer(list(texts)).to(self.device)
             features = self.model.encode_text(tokens, normalize=True)
         return features.float().cpu().numpy()
+
+
+def _checkpoint_path(open_clip, arch: str, tag: str) -> Path:  # noqa: ANN001
+    """The local file of a checkpoint: the given path, or the hub download of a pretrained tag."""
+    if is_checkpoint_path(tag):
+        path = Path(tag).expanduser()
+        if not path.is_file():
+            raise EncoderNotFoundError(f"OpenCLIP checkpoint not found: {path}")
+        return path
+    if tag not in open_clip.list_pretrained_tags_by_model(arch):
+        raise EncoderNotFoundError(
+            f"unknown pretrained tag {tag!r} for {arch}; known: {open_clip.list_pretrained_tags_by_model(arch)}")
+    try:
+        with _cache_only_unless_hub_reachable():
+            return Path(open_clip.download_pretrained(open_clip.get_pretrained_cfg(arch, tag)))
+    except Exception as err:  # hub errors come in many types
+        raise EncoderNotFoundError(
+            f"cannot fetch OpenCLIP weights {arch}/{tag} (no network or hub unreachable). Download the "
+            f"checkpoint on a connected machine and pass it as a file: --model openclip:{arch}/PATH/TO/"
+            f"open_clip_model.safetensors"
+        ) from err
+
+
+@contextlib.contextmanager
+def _cache_only_unless_hub_reachable(host: str = "huggingface.co") -> Iterator[None]:
+    """Use only the local hub cache when the hub cannot be reached, instead of a minute of retries."""
+    import huggingface_hub.constants as hub
+
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+        reachable = True
+    except OSError:
+        reachable = False
+    saved = hub.HF_HUB_OFFLINE
+    hub.HF_HUB_OFFLINE = saved or not reachable
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = saved

@@ -53,8 +53,7 @@ def test_unknown_model_name(runner, tmp_path: Path, caltech_folder: Path) -> Non
     assert result.exit_code == 1 and result.stderr.startswith("error: unknown model 'nosuch'")
 
 
-def test_openclip_pretrained_offline_says_how_to_use_a_file(runner, tmp_path: Path, caltech_folder: Path, monkeypatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_openclip_pretrained_offline_says_how_to_use_a_file(runner, tmp_path: Path, caltech_folder: Path) -> None:
     result = runner.invoke(
         app, ["index", str(caltech_folder), "--db", str(tmp_path / "db"), "--model", "openclip:RN50/openai"])
     assert result.exit_code == 1

@@ -23,7 +23,7 @@ def test_tiers_by_size() -> None:
     assert choose_index_type(EXACT_LIMIT + 1, 384) == f"IVF{ivf_lists(EXACT_LIMIT + 1)},Flat"
     assert choose_index_type(1_000_000, 384) == "IVF2048,Flat"
     big = COMPRESS_BYTES // (384 * 4) + 1
-    assert choose_index_type(big, 384) == f"IVF{ivf_lists(big)},PQ48x4fs,Refine(SQfp16)"
+    assert choose_index_type(big, 384) == f"IVF{ivf_lists(big)},PQ96x4fs,Refine(SQfp16)"
 
 
 def test_list_count_grows_like_sqrt_n() -> None:
@@ -56,8 +56,8 @@ def test_user_type_falls_back_to_flat_until_trainable() -> None:
     assert desired_index_type("auto", 5, 16) == "Flat"
 
 
-@pytest.mark.parametrize("index_type", ["IVF16,PQ4x4fs,Refine(SQfp16)", "OPQ4,IVF16,PQ4,Refine(SQfp16)", "HNSW16",
-                                        "IVF16,Flat"])
+@pytest.mark.parametrize("index_type", ["IVF16,PQ4x4fs,Refine(SQfp16)", "PCA16,IVF16,PQ4x4fs,Refine(SQfp16)",
+                                        "HNSW16", "IVF16,Flat"])
 def test_composed_indexes_search_and_filter(index_type: str) -> None:
     vectors = _vectors(3000)
     ids = np.arange(10, 3010) * 7

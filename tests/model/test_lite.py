@@ -14,7 +14,8 @@ from retrieval.errors import EncoderNotFoundError
 def test_api_shape(lite_encoder: LiteEncoder):
     assert lite_encoder.model_id.startswith("lite-")
     assert lite_encoder.dim == 384
-    assert lite_encoder.modalities == frozenset({"image", "text"})
+    assert lite_encoder.modalities == frozenset({"image", "text", "audio"})
+    pickle.loads(pickle.dumps(lite_encoder.audio_transform()))
     pickle.loads(pickle.dumps(lite_encoder.image_transform()))
     vectors = lite_encoder.encode_texts(["a dog", "a cat"])
     assert vectors.shape == (2, 384) and vectors.dtype == np.float32

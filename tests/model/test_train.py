@@ -56,7 +56,7 @@ def test_checkpoint_round_trip_gives_identical_vectors(tmp_path: Path, data: Pat
             p.add_(0.01 * torch.randn_like(p))
     save_heads(tmp_path, heads, config)
     encoder = LiteEncoder(weights_dir=tmp_path)
-    assert encoder.model_id == "lite-test"
+    assert encoder.model_id == "lite-test+audio-v1"
     raw = torch.nn.functional.normalize(torch.randn(3, 384), dim=1)
     with torch.inference_mode():
         expected_text = heads.text_vectors(raw).numpy()

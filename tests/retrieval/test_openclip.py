@@ -1,0 +1,65 @@
+"""The OpenCLIP path on a tiny registered architecture: random init, local checkpoint file, indexing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.encoders.registry import load_encoder, model_id_of
+
+TINY = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 4, "layers": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_arch(tmp_path_factory: pytest.TempPathFactory) -> str:
+    import open_clip
+
+    folder = tmp_path_factory.mktemp("openclip-configs")
+    (folder / "mmsearch-tiny.json").write_text(json.dumps(TINY))
+    open_clip.add_model_config(folder)
+    return "mmsearch-tiny"
+
+
+def test_random_init_and_local_checkpoint_give_same_vectors(tiny_arch: str, tmp_path: Path, data_dir: Path) -> None:
+    import torch
+    from PIL import Image
+
+    random_model = load_encoder(f"openclip:{tiny_arch}/random", device="cpu")
+    assert random_model.dim == 32 and random_model.model_id == f"openclip:{tiny_arch}/random"
+    checkpoint = tmp_path / "tiny.pt"
+    torch.save(random_model.model.state_dict(), checkpoint)
+    from_file = load_encoder(f"openclip:{tiny_arch}/{checkpoint}", device="cpu")
+    assert from_file.model_id == model_id_of(f"openclip:{tiny_arch}/{checkpoint}")
+    image = Image.open(data_dir / "skimage_data/images/chelsea.png")
+    np.testing.assert_allclose(from_file.encode_images([image]), random_model.encode_images([image]), atol=1e-5)
+    np.testing.assert_allclose(from_file.encode_texts(["a cat"]), random_model.encode_texts(["a cat"]), atol=1e-5)
+    assert abs(float(np.linalg.norm(from_file.encode_texts(["a cat"])[0])) - 1.0) < 1e-5
+
+
+def test_index_and_query_with_openclip(tiny_arch: str, runner, tmp_path: Path, caltech_folder: Path) -> None:
+    from cli.app import app
+
+    model = f"openclip:{tiny_arch}/random"
+    db = tmp_path / "db"
+    indexed = runner.invoke(app, ["index", str(caltech_folder / "pizza"), "--db", str(db), "--model", model, "--json"])
+    assert indexed.exit_code == 0, indexed.output
+    assert json.loads(indexed.stdout)["new"] == 10
+    found = runner.invoke(app, ["query", "--image", str(sorted((caltech_folder / "pizza").iterdir())[2]),
+                                "--db", str(db), "-k", "1", "--json"])
+    assert found.exit_code == 0, found.output
+    payload = json.loads(found.stdout)
+    assert payload["model"] == model and payload["results"][0]["score"] > 0.99
+
+
+def test_missing_checkpoint_file(tiny_arch: str) -> None:
+    from retrieval.errors import EncoderNotFoundError
+
+    with pytest.raises(EncoderNotFoundError, match="checkpoint not found"):
+        load_encoder(f"openclip:{tiny_arch}/no/such/file.pt", device="cpu")
