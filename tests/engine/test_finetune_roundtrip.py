@@ -1,0 +1,38 @@
+"""finetune -> index with the new model -> query: the index remembers and enforces its model."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from cli.app import app
+
+
+def test_finetune_index_query_round_trip(runner, tmp_path: Path, data_dir: Path, caltech_folder: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    with open(data_dir / "caltech101/labels.csv", newline="") as src, open(labels, "w", newline="") as dst:
+        writer = csv.writer(dst)
+        writer.writerow(["path", "label"])
+        for row in csv.DictReader(src):
+            if row["split"] == "train" and row["label"] in ("pizza", "laptop", "crab", "dolphin"):
+                writer.writerow([str(data_dir / "caltech101" / row["path"]), row["label"]])
+    out = tmp_path / "my-model"
+    tuned = runner.invoke(app, ["finetune", "--labels", str(labels), "--out", str(out), "--epochs", "3", "--json"])
+    assert tuned.exit_code == 0, tuned.output
+    assert (out / "config.json").is_file()
+
+    db = tmp_path / "db"
+    indexed = runner.invoke(app, ["index", str(caltech_folder / "crab"), str(caltech_folder / "laptop"),
+                                  "--db", str(db), "--model", str(out), "--json"])
+    assert indexed.exit_code == 0, indexed.output
+    model_id = json.loads(indexed.stdout)["model"]
+    assert "+ft-" in model_id
+
+    found = runner.invoke(app, ["query", "a crab", "--db", str(db), "-k", "3", "--json"])  # model read from the index
+    assert found.exit_code == 0, found.output
+    payload = json.loads(found.stdout)
+    assert payload["model"] == model_id and all("/crab/" in r["path"] for r in payload["results"])
+
+    refused = runner.invoke(app, ["query", "a crab", "--db", str(db), "--model", "lite"])
+    assert refused.exit_code == 1 and f"use --model {out}" in refused.stderr
