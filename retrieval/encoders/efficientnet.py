@@ -77,11 +77,15 @@ def load_tower(name: str = "efficientnet_lite0") -> "torch.nn.Module":
         if tensor.shape != model_state[key].shape:
             raise EncoderNotFoundError(f"shape mismatch for {key}: {tuple(tensor.shape)} vs {tuple(model_state[key].shape)}")
     model.load_state_dict(state)
-    return model.eval().requires_grad_(False)
+    # channels-last roughly doubles CPU throughput of the depthwise convolutions (measured here)
+    return model.eval().requires_grad_(False).to(memory_format=torch.channels_last)
 
 
 def features_and_logits(model: "torch.nn.Module", pixels: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
     """Pooled (N, 1280) features and (N, 1000) ImageNet logits of a batch of transformed images."""
+    import torch
+
+    pixels = pixels.contiguous(memory_format=torch.channels_last)
     pooled = model.forward_head(model.forward_features(pixels), pre_logits=True)
     return pooled, model.get_classifier()(pooled)
 
