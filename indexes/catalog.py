@@ -105,6 +105,8 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._meta: IndexMeta | None = None
+        self._meta_signature: tuple[tuple[int, int], ...] = ()
 
     # -- connections -------------------------------------------------------
     @contextlib.contextmanager
@@ -167,9 +169,27 @@ class Catalog:
         return found
 
     def meta(self) -> IndexMeta:
-        """The index metadata; raises IndexNotFoundError when there is no catalog."""
-        with self._connect(read_only=True) as con:
-            return _meta_from_dict(_read_meta(con), self.path)
+        """The index metadata; raises IndexNotFoundError when there is no catalog.
+
+        Cached while the catalog file and its write-ahead log are untouched, so repeated
+        queries do not reopen the database just to learn that nothing changed.
+        """
+        signature = self._signature()
+        if self._meta is None or signature != self._meta_signature:
+            with self._connect(read_only=True) as con:
+                self._meta = _meta_from_dict(_read_meta(con), self.path)
+            self._meta_signature = signature
+        return self._meta
+
+    def _signature(self) -> tuple[tuple[int, int], ...]:
+        stats = []
+        for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                stat = path.stat()
+                stats.append((stat.st_mtime_ns, stat.st_size))
+            except FileNotFoundError:
+                stats.append((0, 0))
+        return tuple(stats)
 
     def set_index_type(self, index_type: str) -> None:
         """Record the FAISS index description chosen for this collection."""

@@ -145,8 +145,8 @@ class Engine:
 
     def embed_query(self, query: "str | Path | Image.Image | np.ndarray") -> np.ndarray:
         """The normalised query vector: text (str), an image or audio file (Path), a PIL image, or a vector."""
-        meta = self.catalog.meta()
         if isinstance(query, np.ndarray):
+            meta = self.catalog.meta()
             vector = np.asarray(query, dtype=np.float32).reshape(-1)
             if vector.shape[0] != meta.dim:
                 raise IndexMismatchError(f"query vector has dimension {vector.shape[0]}, the index has {meta.dim}")
