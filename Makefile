@@ -18,10 +18,14 @@ $(BIN)/mmsearch: pyproject.toml
 install: $(BIN)/mmsearch
 
 demo: install
-	$(BIN)/mmsearch index $(DATA)/skimage_data/images $(DATA)/caltech101/images --db $(DEMO_DB)
-	$(BIN)/mmsearch query "an airplane" -k 5 --db $(DEMO_DB)
-	$(BIN)/mmsearch query "a black and white cat" -k 5 --db $(DEMO_DB)
-	$(BIN)/mmsearch query --image $(DATA)/skimage_data/images/chelsea.png -k 5 --db $(DEMO_DB)
+	$(BIN)/mmsearch index $(DATA)/skimage_data/images $(DATA)/caltech101/images \
+		--captions $(DATA)/flickr8k_800/captions.csv --db $(DEMO_DB)
+	$(BIN)/mmsearch query "an airplane" -k 5 --modality image --db $(DEMO_DB)
+	$(BIN)/mmsearch query "a dolphin jumping out of the water" -k 5 --modality image --db $(DEMO_DB)
+	$(BIN)/mmsearch query --image $(DATA)/skimage_data/images/chelsea.png -k 5 --modality image --db $(DEMO_DB)
+	$(BIN)/mmsearch query --image $(DATA)/skimage_data/images/chelsea.png -k 3 --modality text --db $(DEMO_DB)
+	$(BIN)/mmsearch classify $(DATA)/skimage_data/images/coffee.png $(DATA)/fsdd/recordings/7_yweweler_0.wav \
+		--labels "cup of coffee,cat,rocket,seven,three"
 	$(BIN)/mmsearch info --db $(DEMO_DB)
 
 test: install

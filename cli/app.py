@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from cli import render
+from cli.errors import run_or_exit
 from cli.eval_commands import eval_app
 from cli.finetune_command import finetune_command
 
@@ -41,17 +42,6 @@ def _engine(db: Optional[Path], model: Optional[str]) -> "Engine":
     return Engine(db, model=model)
 
 
-def _run(action):  # noqa: ANN001, ANN202 - wraps any command body
-    """Run `action`, turning library errors into one `error:` line and exit code 1."""
-    from retrieval.errors import MmsearchError
-
-    try:
-        return action()
-    except MmsearchError as err:
-        render.error(str(err))
-        raise typer.Exit(1) from None
-
-
 @app.command()
 def index(
     paths: Optional[list[Path]] = typer.Argument(None, help="folders or files to index (recursive)"),
@@ -78,7 +68,7 @@ def index(
             report = engine.index(list(paths or []), settings, index_type, progress, list(captions or []))
         render.index_report(report)
 
-    _run(action)
+    run_or_exit(action)
 
 
 @app.command()
@@ -118,7 +108,7 @@ def query(
         else:
             render.hits_table(hits)
 
-    _run(action)
+    run_or_exit(action)
 
 
 @app.command()
@@ -134,7 +124,7 @@ def info(db: Optional[Path] = DbOption, as_json: bool = JsonOption) -> None:
         else:
             render.info_table(details)
 
-    _run(action)
+    run_or_exit(action)
 
 
 @app.command("rm")
@@ -148,7 +138,7 @@ def remove(
         removed = _engine(db, None).remove(list(paths))
         typer.echo(f"removed {removed} files from the index")
 
-    _run(action)
+    run_or_exit(action)
 
 
 @app.command("classify")
@@ -190,7 +180,7 @@ def classify_command(
             return [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
         return [part.strip() for part in inline.split(",") if part.strip()]
 
-    _run(action)
+    run_or_exit(action)
 
 
 def main() -> None:

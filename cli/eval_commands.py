@@ -8,6 +8,8 @@ from typing import Any, Optional
 
 import typer
 
+from cli.errors import run_or_exit
+
 eval_app = typer.Typer(help="Measure a model: caption retrieval recall or zero-shot accuracy.", no_args_is_help=True)
 
 MODEL_HELP = "model: 'lite' or a folder written by `mmsearch finetune`"
@@ -19,11 +21,6 @@ def _encoder(model: str) -> Any:
     return load_encoder(model)
 
 
-def _fail(err: Exception) -> None:
-    typer.echo(f"error: {err}", err=True)
-    raise typer.Exit(1)
-
-
 @eval_app.command("retrieval")
 def retrieval_command(
     captions: Path = typer.Option(..., "--captions", help="CSV with columns image,caption (paths relative to it)"),
@@ -31,14 +28,9 @@ def retrieval_command(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Text->image and image->text recall@1/5/10."""
-    from retrieval.errors import MmsearchError
     from retrieval.evaluation.runs import eval_retrieval
 
-    try:
-        result = eval_retrieval(captions, _encoder(model))
-    except MmsearchError as err:
-        _fail(err)
-        return
+    result = run_or_exit(lambda: eval_retrieval(captions, _encoder(model)))
     if as_json:
         typer.echo(json.dumps(result))
         return
@@ -60,14 +52,9 @@ def zeroshot_command(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Zero-shot classification accuracy (top-1/top-5) over the CSV's distinct labels."""
-    from retrieval.errors import MmsearchError
     from retrieval.evaluation.runs import eval_zeroshot
 
-    try:
-        result = eval_zeroshot(labels, _encoder(model), list(template) if template else None, split=split)
-    except MmsearchError as err:
-        _fail(err)
-        return
+    result = run_or_exit(lambda: eval_zeroshot(labels, _encoder(model), list(template) if template else None, split=split))
     if as_json:
         typer.echo(json.dumps(result))
         return

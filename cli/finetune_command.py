@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from cli.errors import run_or_exit
+
 
 def finetune_command(
     out: Path = typer.Option(..., "--out", help="new folder for the fine-tuned model (must not exist)"),
@@ -27,7 +29,6 @@ def finetune_command(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Fine-tune the lite model's projection heads (towers stay frozen) and save a new model folder."""
-    from retrieval.errors import MmsearchError
     from retrieval.train.finetune import FinetuneSettings, finetune
     from retrieval.train.loop import EpochStats
 
@@ -40,11 +41,7 @@ def finetune_command(
         out=out, pairs=pairs, labels=labels, base=base, epochs=epochs, batch_size=batch_size, lr=lr,
         train=train, val_fraction=val_fraction, seed=seed, resume=resume, wise_ft=wise_ft,
     )
-    try:
-        report = finetune(settings, on_epoch)
-    except MmsearchError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+    report = run_or_exit(lambda: finetune(settings, on_epoch))
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
         return

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrieval.errors import MmsearchError, ModalityNotSupportedError
+from retrieval.csv_rows import read_rows
+from retrieval.errors import MmsearchError
 from retrieval.classify import default_templates
 from retrieval.embed import embed_inputs, input_modality
 from retrieval.evaluation.metrics import image_to_text_recall, text_to_image_recall, topk_accuracy
@@ -27,15 +27,7 @@ EXCLUDED_LABELS = frozenset({"BACKGROUND_Google"})
 
 
 def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise MmsearchError(f"{path} lacks column(s) {', '.join(missing)}")
-            rows = list(reader)
-    except OSError as err:
-        raise MmsearchError(f"cannot read {path}: {err}") from err
+    rows = read_rows(path, columns)
     if not rows:
         raise MmsearchError(f"{path} has no rows")
     return rows

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from retrieval.csv_rows import read_rows
 from retrieval.errors import MmsearchError
 from retrieval.prompts import TRAIN_TEMPLATES, fill_templates
 
@@ -54,15 +54,7 @@ class PairSet:
 
 
 def _read_csv(path: Path, columns: tuple[str, str]) -> list[tuple[str, str]]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise MmsearchError(f"{path} lacks column(s) {', '.join(missing)}; expected {', '.join(columns)}")
-            return [(row[columns[0]], row[columns[1]]) for row in reader]
-    except OSError as err:
-        raise MmsearchError(f"cannot read {path}: {err}") from err
+    return [(row[columns[0]], row[columns[1]]) for row in read_rows(path, columns)]
 
 
 def read_captions(captions_csv: Path) -> PairSet:
@@ -90,12 +82,11 @@ def read_labels(
 
     Returns the pairs (groups = class index + `group_offset`) and the sorted class labels.
     """
-    rows = _read_csv(labels_csv, ("path", "label"))
-    if split is not None:
-        with labels_csv.open(newline="", encoding="utf-8") as handle:
-            splits = [row.get("split") for row in csv.DictReader(handle)]
-        rows = [row for row, s in zip(rows, splits) if s == split]
-    rows = [(p, label) for p, label in rows if label not in EXCLUDED_LABELS]
+    rows = [
+        (row["path"], row["label"])
+        for row in read_rows(labels_csv, ("path", "label"))
+        if row["label"] not in EXCLUDED_LABELS and (split is None or row.get("split") == split)
+    ]
     if not rows:
         raise MmsearchError(f"{labels_csv} has no usable rows" + (f" in split {split!r}" if split else ""))
     classes = sorted({label for _, label in rows})
