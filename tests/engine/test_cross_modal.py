@@ -35,10 +35,9 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[Pat
     sf.write(media / "sounds" / "quiet.wav", np.zeros(8000), 8000)
     captions = root / "captions.csv"
     with open(data_dir / "flickr8k_800/captions.csv", newline="") as src, open(captions, "w", newline="") as dst:
-        rows = list(csv.DictReader(src))[:400]
         writer = csv.writer(dst)
         writer.writerow(["id", "caption"])
-        writer.writerows([(n, r["caption"]) for n, r in enumerate(rows)] + [(9001, "a cat lying on a rug")])
+        writer.writerows((n, r["caption"]) for n, r in enumerate(csv.DictReader(src)))  # all 4,000 real captions
     db = root / "db"
     from typer.testing import CliRunner
 
@@ -73,6 +72,7 @@ def test_audio_to_text_and_image(runner, mixed, data_dir: Path) -> None:
 
 
 def test_image_to_text_finds_cat_captions(runner, mixed, data_dir: Path) -> None:
+    """The issue's check: the skimage cat photo against the flickr8k_800 captions has a cat caption in the top 5."""
     _, _, db = mixed
     hits = _results(runner, db, "--image", str(data_dir / "skimage_data/images/chelsea.png"), "--modality", "text",
                     "-k", "5")
