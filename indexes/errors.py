@@ -17,10 +17,6 @@ class CatalogVersionError(MmsearchError):
     """The catalog was written by a newer, unknown schema version."""
 
 
-class CorruptIndexError(MmsearchError):
-    """An index file exists but cannot be read."""
-
-
 class FilterError(MmsearchError):
     """A `--where` predicate is not a valid read-only expression over catalog columns."""
 

@@ -16,9 +16,6 @@ from retrieval.types import Modality, Vectors
 if TYPE_CHECKING:
     from PIL import Image
 
-MediaInput = "str | Path | Image.Image | np.ndarray"
-
-
 def input_modality(item: object) -> Modality:
     """'image' or 'audio' for a file path, PIL image or array (1-D arrays are waveforms)."""
     if isinstance(item, (str, Path)):

@@ -2,7 +2,6 @@
 
 from indexes.errors import (
     CatalogVersionError,
-    CorruptIndexError,
     FilterError,
     IndexMismatchError,
     IndexNotFoundError,
@@ -11,7 +10,6 @@ from indexes.errors import (
 
 __all__ = [
     "CatalogVersionError",
-    "CorruptIndexError",
     "EncoderNotFoundError",
     "FilterError",
     "IndexMismatchError",

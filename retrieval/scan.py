@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -61,15 +60,6 @@ def scan(roots: Iterable[Path], modalities: frozenset[Modality]) -> Iterator[Fil
                     facts = _facts(Path(folder) / name, modalities)
                     if facts:
                         yield facts
-
-
-def content_hash(path: str | Path) -> str:
-    """sha256 hex digest of the file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _facts(path: Path, modalities: frozenset[Modality]) -> FileFacts | None:
