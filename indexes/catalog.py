@@ -121,10 +121,10 @@ class Catalog:
                 con = duckdb.connect(str(self.path), read_only=read_only, config=config)
                 break
             except duckdb.IOException as err:
-                if "lock" not in str(err).lower() or time.monotonic() > deadline:
-                    if "lock" in str(err).lower():
-                        raise IndexLockedError(f"catalog {self.path} is locked by another process") from err
+                if "lock" not in str(err).lower():
                     raise
+                if time.monotonic() > deadline:
+                    raise IndexLockedError(f"catalog {self.path} is locked by another process") from err
                 time.sleep(delay)
                 delay = min(delay * 1.5, 0.25)
         try:

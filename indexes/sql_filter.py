@@ -25,7 +25,8 @@ def validate_where(predicate: str, columns: frozenset[str]) -> str:
         raise FilterError("empty --where predicate")
     sql = f"SELECT id FROM items WHERE ({predicate})"
     try:
-        tree = json.loads(duckdb.connect().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+        with duckdb.connect() as parser:
+            tree = json.loads(parser.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
     except duckdb.Error as err:  # pragma: no cover - json_serialize_sql reports errors in-band
         raise FilterError(f"invalid --where predicate: {err}") from err
     if tree.get("error"):

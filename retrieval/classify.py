@@ -49,7 +49,10 @@ def expand_inputs(items: Sequence[object], encoder: Encoder) -> list[object]:
     for item in items:
         if isinstance(item, (str, Path)):
             root = resolve_roots([item])[0]
-            out.extend(Path(f.path) for f in scan([root], modalities)) if root.is_dir() else out.append(root)
+            if root.is_dir():
+                out.extend(Path(f.path) for f in scan([root], modalities))
+            else:
+                out.append(root)
         else:
             out.append(item)
     if not out:
