@@ -1,4 +1,4 @@
-"""`mmsearch finetune`: train the lite heads on your own pairs or labels (registered by cli/app.py)."""
+"""`mmsearch finetune`: train the lite model on your own pairs or labels (registered by cli/app.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ def finetune_command(
     epochs: int = typer.Option(20, "--epochs"),
     batch_size: int = typer.Option(128, "--batch-size"),
     lr: float = typer.Option(1e-3, "--lr"),
-    train: str = typer.Option("heads", "--train", help="heads (supported) | last-n-blocks | lora (not yet)"),
+    train: str = typer.Option(
+        "heads", "--train", help="heads | last-n-blocks (also train the tower's last --blocks) | lora (low-rank updates of them)"
+    ),
+    blocks: int = typer.Option(2, "--blocks", help="tower blocks trained by last-n-blocks and lora"),
+    lora_rank: int = typer.Option(8, "--lora-rank", help="rank of the LoRA updates"),
     val_fraction: float = typer.Option(0.2, "--val-fraction", help="share of images held out for validation"),
     seed: int = typer.Option(0, "--seed"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="fine-tune folder or safetensors to start from"),
@@ -28,7 +32,7 @@ def finetune_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
-    """Fine-tune the lite model's projection heads (towers stay frozen) and save a new model folder."""
+    """Fine-tune the lite model on your pairs or labels and save a new model folder."""
     from retrieval.train.finetune import FinetuneSettings, finetune
     from retrieval.train.loop import EpochStats
 
@@ -39,7 +43,7 @@ def finetune_command(
 
     settings = FinetuneSettings(
         out=out, pairs=pairs, labels=labels, base=base, epochs=epochs, batch_size=batch_size, lr=lr,
-        train=train, val_fraction=val_fraction, seed=seed, resume=resume, wise_ft=wise_ft,
+        train=train, blocks=blocks, lora_rank=lora_rank, val_fraction=val_fraction, seed=seed, resume=resume, wise_ft=wise_ft,
     )
     report = run_or_exit(lambda: finetune(settings, on_epoch))
     if as_json:

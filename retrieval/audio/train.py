@@ -16,15 +16,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from retrieval.audio.data import ASTERISK_HOLDOUT_SEED, FSDD_HOLDOUT_SPEAKER, asterisk_clips, fsdd_clips, load_waves
+from retrieval.audio.data import (
+    ASTERISK_HOLDOUT_SEED,
+    FSDD_HOLDOUT_SPEAKER,
+    Clip,
+    asterisk_clips,
+    fsdd_clips,
+    load_waves,
+    text_key,
+    trim_silence,
+)
 from retrieval.audio.evaluate import digit_accuracy, embed_waves, text_to_audio_recall_at_1
 from retrieval.audio.features import LogMel, MelConfig, place_in_window
-from retrieval.audio.prompts import DIGIT_WORDS
+from retrieval.audio.prompts import DIGIT_WORDS, SPEECH_CAPTIONS
+from retrieval.audio.synth import frequent_words, generic_vocabulary, synthesize
 from retrieval.audio.tower import AudioTower, TowerConfig, save_audio_tower
 from retrieval.encoders.minilm import encode_minilm
+from retrieval.train.data import read_captions, split_last
 
 log = logging.getLogger(__name__)
 
+FLICKR_VAL_IMAGES = 160
+"""The last 160 Flickr images (the image model's validation split) give no words to the synthetic vocabulary."""
 CTC_ALPHABET = " 'abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -35,6 +48,9 @@ class TrainSettings:
     steps: int = 800
     batch_fsdd: int = 80
     batch_asterisk: int = 48
+    batch_synth: int = 64
+    synth_voices: int = 4
+    """espeak-ng voices per vocabulary word (0 = recorded speech only)."""
     lr: float = 2e-3
     weight_decay: float = 0.05
     warmup: int = 60
@@ -129,17 +145,35 @@ class Trainer:
         self.val_fsdd = [c for c in clips if c.split == "val" and c.source == "fsdd"]
         self.val_asterisk = [c for c in clips if c.split == "val" and c.source == "asterisk"]
         self.train_waves = load_waves(self.train, sr, cache_dir, trim=True)
+        self._add_synthetic(data_root, cache_dir)
         self.val_fsdd_waves = load_waves(self.val_fsdd, sr, cache_dir, trim=False)
         self.val_asterisk_waves = load_waves(self.val_asterisk, sr, cache_dir, trim=False)
         self._embed_captions()
         self.fsdd_idx = np.array([i for i, c in enumerate(self.train) if c.source == "fsdd"])
         self.asterisk_idx = np.array([i for i, c in enumerate(self.train) if c.source == "asterisk"])
+        self.synth_idx = np.array([i for i, c in enumerate(self.train) if c.source == "synth"], dtype=np.int64)
         self._build_pairs(settings.pairs if settings.pair_prob > 0 else 0)
         self.augment = Augmenter(self.rng, round(settings.train_window_s * sr), settings.speed)
         self.logmel = LogMel(config.mel)
         self.tower = AudioTower(config)
         self.ctc_head = torch.nn.Linear(self.tower.out_channels, len(CTC_ALPHABET) + 1)
         self.log_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+    def _add_synthetic(self, data_root: Path, cache_dir: Path | None) -> None:
+        """Append espeak-ng clips of the generic vocabulary, frequent Flickr training-caption words and the
+        training transcripts (never the held-out ones) to the training set."""
+        if self.settings.synth_voices <= 0:
+            return
+        flickr = read_captions(data_root / "flickr8k_800" / "captions.csv")
+        flickr_train, _ = split_last(flickr, FLICKR_VAL_IMAGES)
+        transcripts = [c.captions[0] for c in self.train if c.source == "asterisk"]
+        texts = list(dict.fromkeys(generic_vocabulary() + frequent_words(flickr_train.texts) + transcripts))
+        sr = self.config.mel.sample_rate
+        spoken, waves = synthesize(texts, self.settings.synth_voices, sr, cache_dir, self.settings.seed)
+        for text, wave in zip(spoken, waves):
+            captions = tuple(c.format(text) for c in SPEECH_CAPTIONS)
+            self.train.append(Clip(Path("synth", text), captions, text_key(text), "train", "synth"))
+            self.train_waves.append(trim_silence(wave, sr))
 
     def _embed_captions(self) -> None:
         captions = sorted({cap for c in self.train for cap in c.captions})
@@ -185,7 +219,11 @@ class Trainer:
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor]:
         s = self.settings
         idx = np.concatenate(
-            [self.rng.choice(self.fsdd_idx, s.batch_fsdd), self.rng.choice(self.asterisk_idx, s.batch_asterisk)]
+            [
+                self.rng.choice(self.fsdd_idx, s.batch_fsdd),
+                self.rng.choice(self.asterisk_idx, s.batch_asterisk),
+                self.rng.choice(self.synth_idx, s.batch_synth if len(self.synth_idx) else 0),
+            ]
         )
         picks = [self._pick(int(i)) for i in idx]
         placed = [self.augment(p[0]) for p in picks]
@@ -283,13 +321,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed", type=float, nargs=2, default=TrainSettings.speed, help="speed perturbation range")
     parser.add_argument("--per-mel-mean", action="store_true", help="cepstral mean normalisation per mel band")
     parser.add_argument("--seed", type=int, default=TrainSettings.seed)
+    parser.add_argument("--synth", type=int, default=TrainSettings.synth_voices, help="espeak-ng voices per word (0: none)")
+    parser.add_argument("--batch-synth", type=int, default=TrainSettings.batch_synth, help="synthetic clips per batch")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy 2-core box)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
     settings = TrainSettings(
         steps=args.steps, ctc_weight=args.ctc_weight, bank_weight=args.bank_weight,
-        pair_prob=args.pair_prob, speed=tuple(args.speed), seed=args.seed,
+        pair_prob=args.pair_prob, speed=tuple(args.speed), seed=args.seed, synth_voices=args.synth,
+        batch_synth=args.batch_synth,
     )
     config = TowerConfig(mel=MelConfig(per_mel_mean=args.per_mel_mean))
     tower, metrics = Trainer(args.data, args.cache, settings, config).run()

@@ -90,6 +90,59 @@ def features_and_logits(model: "torch.nn.Module", pixels: "torch.Tensor") -> tup
     return pooled, model.get_classifier()(pooled)
 
 
+def tower_blocks(model: "torch.nn.Module") -> list["torch.nn.Module"]:
+    """The tower's inverted-residual blocks in forward order (all stages flattened)."""
+    return [block for stage in model.blocks for block in stage]
+
+
+def block_prefixes(model: "torch.nn.Module", n_blocks: int) -> list[str]:
+    """State-dict prefixes of the last `n_blocks` blocks plus the head convolution: what tail training changes."""
+    names = [f"blocks.{s}.{b}." for s, stage in enumerate(model.blocks) for b in range(len(stage))]
+    if not 1 <= n_blocks <= len(names):
+        raise EncoderNotFoundError(f"the tower has {len(names)} blocks; cannot train the last {n_blocks}")
+    return names[-n_blocks:] + ["conv_head.", "bn2."]
+
+
+def trunk_activations(model: "torch.nn.Module", pixels: "torch.Tensor", n_blocks: int) -> "torch.Tensor":
+    """Activations entering the last `n_blocks` blocks: the frozen part of tail training, cached once."""
+    import torch
+
+    x = model.bn1(model.conv_stem(pixels.contiguous(memory_format=torch.channels_last)))
+    for block in tower_blocks(model)[:-n_blocks]:
+        x = block(x)
+    return x
+
+
+def tower_tail(model: "torch.nn.Module", n_blocks: int) -> "torch.nn.Module":
+    """The last `n_blocks` blocks + head convolution + pooling + (frozen) classifier of `model`, sharing its weights.
+
+    Maps `trunk_activations` to (pooled, logits). Batch norms keep their ImageNet statistics: the
+    module stays in eval mode even when its owner trains.
+    """
+    from torch import nn
+
+    block_prefixes(model, n_blocks)  # validates n_blocks
+
+    class TowerTail(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = nn.Sequential(*tower_blocks(model)[-n_blocks:])
+            self.conv_head, self.bn2, self.pool = model.conv_head, model.bn2, model.global_pool
+            self.classifier = model.get_classifier().requires_grad_(False)
+
+        def train(self, mode: bool = True) -> "TowerTail":
+            return super().train(False)
+
+        def forward(self, activations: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
+            import torch
+
+            x = self.blocks(activations.float().contiguous(memory_format=torch.channels_last))
+            pooled = self.pool(self.bn2(self.conv_head(x))).flatten(1)
+            return pooled, self.classifier(pooled)
+
+    return TowerTail().eval()
+
+
 @dataclass(frozen=True)
 class EfficientNetTransform:
     """Picklable PIL -> tensor transform: bicubic resize, centre crop, scale to [-1, 1]."""

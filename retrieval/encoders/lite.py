@@ -31,6 +31,8 @@ DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "models" / "lite"
 CONFIG_FILE = "config.json"
 PRIOR_MODEL_ID = "lite-v1-prior"
 PRIOR_TEMPLATES: tuple[str, ...] = ("a photo of a {}.", "a {}.")
+TOWER_PREFIX = "tower."
+"""Prefix of tuned image-tower tensors inside a lite weights file."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class LiteConfig:
     head_hidden: int = 0
     feature_dropout: float = 0.0
     learn_class_text: bool = False
+    tuned_blocks: int = 0
+    """How many of the tower's last blocks (plus its head convolution) the weights file replaces."""
     logit_scale: float = 100.0
     weights: str | None = None
     base_model_id: str | None = None
@@ -145,15 +149,20 @@ def build_heads(config: LiteConfig, class_text: "torch.Tensor | None" = None) ->
     return _build_heads(config, class_text)
 
 
-def load_heads(weights_dir: Path, config: LiteConfig) -> "torch.nn.Module":
-    """Heads with the tensors of `weights_dir/config.weights` loaded."""
+def _load_weights(weights_dir: Path, config: LiteConfig) -> dict[str, "torch.Tensor"]:
     from safetensors.torch import load_file
 
     path = weights_dir / str(config.weights)
     try:
-        state = load_file(str(path))
+        return load_file(str(path))
     except (OSError, ValueError, RuntimeError) as err:
         raise EncoderNotFoundError(f"cannot load lite weights {path}: {err}") from err
+
+
+def load_heads(weights_dir: Path, config: LiteConfig) -> "torch.nn.Module":
+    """Heads with the tensors of `weights_dir/config.weights` loaded (tuned tower tensors are skipped)."""
+    path = weights_dir / str(config.weights)
+    state = {k: v for k, v in _load_weights(weights_dir, config).items() if not k.startswith(TOWER_PREFIX)}
     heads = _build_heads(config, state["class_text"])
     missing, unexpected = heads.load_state_dict(state, strict=False)
     if missing or unexpected:
@@ -161,26 +170,48 @@ def load_heads(weights_dir: Path, config: LiteConfig) -> "torch.nn.Module":
     return heads
 
 
-def save_heads(weights_dir: Path, heads: "torch.nn.Module", config: LiteConfig) -> None:
-    """Write `config.json` and the heads' tensors (`config.weights`) into `weights_dir`."""
+def load_tuned_tower(weights_dir: Path, config: LiteConfig) -> "torch.nn.Module":
+    """The image tower with the tuned tensors of `weights_dir/config.weights` (if any) put in place."""
+    from retrieval.encoders.efficientnet import load_tower
+
+    tower = load_tower(config.image_tower)
+    if not config.tuned_blocks:
+        return tower
+    tuned = {
+        k[len(TOWER_PREFIX) :]: v for k, v in _load_weights(weights_dir, config).items() if k.startswith(TOWER_PREFIX)
+    }
+    missing_or_extra = set(tuned) - set(tower.state_dict())
+    if not tuned or missing_or_extra:
+        raise EncoderNotFoundError(f"lite weights in {weights_dir} do not fit tower {config.image_tower}")
+    tower.load_state_dict(tuned, strict=False)
+    return tower
+
+
+def save_heads(
+    weights_dir: Path,
+    heads: "torch.nn.Module",
+    config: LiteConfig,
+    tower_state: dict[str, "torch.Tensor"] | None = None,
+) -> None:
+    """Write `config.json` and the heads' tensors (`config.weights`, plus any tuned `tower.*` tensors)."""
     from safetensors.torch import save_file
 
     if not config.weights:
         raise EncoderNotFoundError("a lite config needs a weights file name to be saved")
     weights_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in heads.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in {**heads.state_dict(), **(tower_state or {})}.items()}
     tmp = weights_dir / (config.weights + ".tmp")
     save_file(state, str(tmp), metadata={"model_id": config.model_id})
     tmp.replace(weights_dir / config.weights)
     config.write(weights_dir)
 
 
-def weights_digest(heads: "torch.nn.Module") -> str:
-    """Short hex digest of the heads' tensors (identifies fine-tuned weights in a model id)."""
+def weights_digest(state: dict[str, "torch.Tensor"]) -> str:
+    """Short hex digest of a weights state (identifies fine-tuned weights in a model id)."""
     import hashlib
 
     digest = hashlib.sha256()
-    for key, tensor in sorted(heads.state_dict().items()):
+    for key, tensor in sorted(state.items()):
         digest.update(key.encode())
         digest.update(tensor.detach().cpu().float().contiguous().numpy().tobytes())
     return digest.hexdigest()[:8]
@@ -239,11 +270,9 @@ class LiteEncoder(Encoder):
 
     @property
     def tower(self) -> "torch.nn.Module":
-        """The frozen EfficientNet-Lite image tower (loaded on first use)."""
+        """The EfficientNet-Lite image tower, with any fine-tuned blocks (loaded on first use)."""
         if self._tower is None:
-            from retrieval.encoders.efficientnet import load_tower
-
-            self._tower = load_tower(self.config.image_tower).to(self.device)
+            self._tower = load_tuned_tower(self.weights_dir, self.config).to(self.device)
         return self._tower
 
     def image_transform(self) -> ImageTransform:

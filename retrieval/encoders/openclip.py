@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import socket
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 RANDOM_TAG = "random"
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
+TUNED_CONFIG = "config.json"
+"""A fine-tuned OpenCLIP folder: config.json (family 'openclip', arch, tag, model_id, weights) + tuned tensors."""
 
 
 def is_checkpoint_path(tag: str) -> bool:
@@ -41,13 +44,14 @@ def openclip_model_id(arch: str, tag: str) -> str:
 class OpenClipEncoder(Encoder):
     """Wraps an `open_clip` model and its matching preprocessing and tokenizer."""
 
-    def __init__(self, arch: str, tag: str, device: str = "cpu") -> None:
+    def __init__(self, arch: str, tag: str, device: str = "cpu", tuned_dir: Path | None = None) -> None:
         try:
             import open_clip
         except ImportError as err:
             raise MissingDependencyError("OpenCLIP models need open_clip: pip install open_clip_torch") from err
         if arch not in open_clip.list_models():
             raise EncoderNotFoundError(f"unknown OpenCLIP model {arch!r}; see open_clip.list_models()")
+        self.arch, self.tag = arch, tag
         self.model_id = openclip_model_id(arch, tag)
         import torch
 
@@ -60,8 +64,10 @@ class OpenClipEncoder(Encoder):
                 open_clip.load_checkpoint(self.model, str(checkpoint), weights_only=True)
             except Exception as err:
                 raise EncoderNotFoundError(f"cannot load OpenCLIP checkpoint {checkpoint} into {arch}: {err}") from err
+        if tuned_dir is not None:
+            self.model_id = _load_tuned(self.model, tuned_dir)
         self.model.eval()
-        self._tokenizer = open_clip.get_tokenizer(arch)
+        self.tokenizer = open_clip.get_tokenizer(arch)
         self.dim = int(self.model.text_projection.shape[1]) if hasattr(self.model, "text_projection") else int(
             self.model.visual.output_dim)
         self.logit_scale = float(self.model.logit_scale.detach().exp())
@@ -84,9 +90,34 @@ class OpenClipEncoder(Encoder):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self.inference():
-            tokens = self._tokenizer(list(texts)).to(self.device)
+            tokens = self.tokenizer(list(texts)).to(self.device)
             features = self.model.encode_text(tokens, normalize=True)
         return features.float().cpu().numpy()
+
+
+def read_tuned_config(folder: Path) -> dict:
+    """The config.json of a fine-tuned OpenCLIP folder."""
+    try:
+        return json.loads((folder / TUNED_CONFIG).read_text())
+    except (OSError, ValueError) as err:
+        raise EncoderNotFoundError(f"cannot read {folder / TUNED_CONFIG}: {err}") from err
+
+
+def _load_tuned(model: "torch.nn.Module", folder: Path) -> str:
+    """Put the fine-tuned tensors of `folder` into `model`; returns the folder's model id."""
+    from safetensors.torch import load_file
+
+    config = read_tuned_config(folder)
+    path = folder / str(config.get("weights"))
+    try:
+        state = load_file(str(path))
+    except (OSError, ValueError, RuntimeError) as err:
+        raise EncoderNotFoundError(f"cannot load fine-tuned OpenCLIP weights {path}: {err}") from err
+    unknown = set(state) - set(model.state_dict())
+    if unknown:
+        raise EncoderNotFoundError(f"{path} does not fit {config.get('arch')}: unknown tensors {sorted(unknown)}")
+    model.load_state_dict(state, strict=False)
+    return str(config["model_id"])
 
 
 def _checkpoint_path(open_clip, arch: str, tag: str) -> Path:  # noqa: ANN001

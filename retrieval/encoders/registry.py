@@ -2,7 +2,7 @@
 
 Accepted names:
 - ``lite``: the offline default (EfficientNet-Lite + MiniLM with our trained heads);
-- a directory written by ``mmsearch finetune`` (holds ``config.json``);
+- a directory written by ``mmsearch finetune`` (holds ``config.json``; a lite or an OpenCLIP fine-tune);
 - ``openclip:ARCH/TAG``: an OpenCLIP architecture with a pretrained tag (needs the hub or its cache);
 - ``openclip:ARCH/PATH``: the same architecture with weights from a local checkpoint file;
 - ``openclip:ARCH/random``: random init (tests, throughput runs).
@@ -44,18 +44,30 @@ def parse_model(name: str) -> ModelSpec:
         return ModelSpec("openclip", arch=arch, tag=tag)
     folder = Path(name).expanduser()
     if (folder / "config.json").is_file():
-        return ModelSpec("lite", weights_dir=folder.resolve())
+        return _folder_spec(folder.resolve())
     raise EncoderNotFoundError(
         f"unknown model {name!r}: use 'lite', a folder made by `mmsearch finetune`, or openclip:ARCH/TAG|FILE"
     )
+
+
+def _folder_spec(folder: Path) -> ModelSpec:
+    """A fine-tune folder: OpenCLIP when its config says so, else lite."""
+    from retrieval.encoders.openclip import read_tuned_config
+
+    config = read_tuned_config(folder)
+    if config.get("family") == "openclip":
+        return ModelSpec("openclip", arch=str(config["arch"]), tag=str(config["tag"]), weights_dir=folder)
+    return ModelSpec("lite", weights_dir=folder)
 
 
 def model_id_of(name: str) -> str:
     """The model id a name resolves to, without loading any weights."""
     spec = parse_model(name)
     if spec.family == "openclip":
-        from retrieval.encoders.openclip import openclip_model_id
+        from retrieval.encoders.openclip import openclip_model_id, read_tuned_config
 
+        if spec.weights_dir is not None:
+            return str(read_tuned_config(spec.weights_dir)["model_id"])
         return openclip_model_id(spec.arch, spec.tag)
     from retrieval.encoders.lite import LiteEncoder
 
@@ -69,7 +81,7 @@ def load_encoder(name: str = DEFAULT_MODEL, device: str | None = None) -> Encode
     if spec.family == "openclip":
         from retrieval.encoders.openclip import OpenClipEncoder
 
-        return OpenClipEncoder(spec.arch, spec.tag, device=device)
+        return OpenClipEncoder(spec.arch, spec.tag, device=device, tuned_dir=spec.weights_dir)
     from retrieval.encoders.lite import LiteEncoder
 
     return LiteEncoder(weights_dir=spec.weights_dir).to(device)

@@ -21,7 +21,9 @@ from retrieval.evaluation.metrics import topk_accuracy
 from retrieval.prompts import IMAGE_TEMPLATES, fill_templates
 from retrieval.train.data import PairSet, merge, read_captions, read_labels, split_last
 from retrieval.train.features import ImageFeatures, Progress, image_features, text_features
-from retrieval.train.loop import TrainData, TrainResult, TrainSettings, ValData, train_heads, validation_recall
+from retrieval.encoders.efficientnet import load_tower
+from retrieval.train.loop import TrainData, TrainSettings, ValData, train_heads, validation_recall
+from retrieval.train.tower_tuning import TailHeads, trainable_tail, tuned_tower_state
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ class BuildSettings:
     feature_dropout: float = 0.5
     learn_class_text: bool = False
     prior_temperature: float = 1.0
+    tail_blocks: int = 0
+    """Also train the tower's last blocks and head convolution (0 = heads only)."""
+    lora_rank: int = 0
+    """With `tail_blocks`: train rank-r LoRA updates of their pointwise convolutions instead of every weight."""
     train: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=30, distill_weight=0.3, select_best=False))
 
 
@@ -55,19 +61,32 @@ class Prepared:
     train: TrainData
     val: ValData
     class_text: torch.Tensor
-    test_features: ImageFeatures
+    test_inputs: torch.Tensor
+    test_logits: torch.Tensor
     test_labels: np.ndarray
     test_classes: list[str]
     test_text_raw: torch.Tensor
 
 
-def _stack_views(sets: list[PairSet], settings: BuildSettings, progress: Progress | None) -> ImageFeatures:
-    pooled, logits = [], []
+def _features(images: list[Path], settings: BuildSettings, view: int, progress: Progress | None) -> ImageFeatures:
+    return image_features(
+        images, settings.tower, settings.cache_dir, view=view, progress=progress, tail_blocks=settings.tail_blocks
+    )
+
+
+def _inputs(features: ImageFeatures) -> np.ndarray:
+    """What the trained model takes: the activations entering trained tower blocks, else pooled features."""
+    return features.pooled if features.activations is None else features.activations
+
+
+def _stack_views(sets: list[PairSet], settings: BuildSettings, progress: Progress | None) -> tuple[np.ndarray, np.ndarray]:
+    """(views, images, ...) model inputs and (views, images, 1000) frozen logits of the training images."""
+    inputs, logits = [], []
     for view in range(settings.views):
-        feats = [image_features(s.images, settings.tower, settings.cache_dir, view=view, progress=progress) for s in sets]
-        pooled.append(np.concatenate([f.pooled for f in feats]))
+        feats = [_features(s.images, settings, view, progress) for s in sets]
+        inputs.append(np.concatenate([_inputs(f) for f in feats]))
         logits.append(np.concatenate([f.logits for f in feats]))
-    return ImageFeatures(np.stack(pooled), np.stack(logits))
+    return np.stack(inputs), np.stack(logits)
 
 
 def prepare(settings: BuildSettings, progress: Progress | None = None) -> Prepared:
@@ -81,9 +100,9 @@ def prepare(settings: BuildSettings, progress: Progress | None = None) -> Prepar
     caltech_test, classes = read_labels(labels_csv, "test", templates=IMAGE_TEMPLATES)
     train_sets = [flickr_train, caltech_train] if settings.use_caltech else [flickr_train]
     pairs = merge(*train_sets)
-    train_feats = _stack_views(train_sets, settings, progress)
-    val_feats = image_features(flickr_val.images, settings.tower, settings.cache_dir, progress=progress)
-    test_feats = image_features(caltech_test.images, settings.tower, settings.cache_dir, progress=progress)
+    train_inputs, train_logits = _stack_views(train_sets, settings, progress)
+    val_feats = _features(flickr_val.images, settings, 0, progress)
+    test_feats = _features(caltech_test.images, settings, 0, progress)
 
     def encode(texts: list[str]) -> np.ndarray:
         return text_features(texts, settings.cache_dir)
@@ -91,20 +110,21 @@ def prepare(settings: BuildSettings, progress: Progress | None = None) -> Prepar
     test_texts = [t for c in classes for t in fill_templates(c, IMAGE_TEMPLATES)]
     return Prepared(
         train=TrainData(
-            torch.from_numpy(train_feats.pooled),
-            torch.from_numpy(train_feats.logits),
+            torch.from_numpy(train_inputs),
+            torch.from_numpy(train_logits),
             torch.from_numpy(pairs.image_group),
             torch.from_numpy(encode(pairs.texts)),
             torch.from_numpy(pairs.text_group),
         ),
         val=ValData(
-            torch.from_numpy(val_feats.pooled),
+            torch.from_numpy(_inputs(val_feats)),
             torch.from_numpy(val_feats.logits),
             torch.from_numpy(encode(flickr_val.texts)),
             flickr_val.text_targets(),
         ),
         class_text=torch.from_numpy(imagenet_class_text(encode=encode)),
-        test_features=test_feats,
+        test_inputs=torch.from_numpy(_inputs(test_feats)),
+        test_logits=torch.from_numpy(test_feats.logits),
         test_labels=caltech_test.image_group,
         test_classes=classes,
         test_text_raw=torch.from_numpy(encode(test_texts)).reshape(len(classes), len(IMAGE_TEMPLATES), -1),
@@ -116,8 +136,7 @@ def zeroshot_accuracy(heads: torch.nn.Module, prepared: Prepared) -> dict[str, f
     with torch.inference_mode():
         texts = heads.text_vectors(prepared.test_text_raw)
         classifier = torch.nn.functional.normalize(texts.mean(dim=1), dim=-1)
-        feats = prepared.test_features
-        images = heads.image_vectors(torch.from_numpy(feats.pooled), torch.from_numpy(feats.logits))
+        images = heads.image_vectors(prepared.test_inputs, prepared.test_logits)
         scores = (images @ classifier.T).numpy()
     return topk_accuracy(scores, prepared.test_labels, ks=(1, 5))
 
@@ -128,9 +147,8 @@ def imagenet_agreement(heads: torch.nn.Module, prepared: Prepared) -> float:
     Measures how much ImageNet knowledge the image vectors keep (1.0 would be perfect recall of it).
     """
     with torch.inference_mode():
-        feats = prepared.test_features
-        logits = torch.from_numpy(feats.logits)
-        images = heads.image_vectors(torch.from_numpy(feats.pooled), logits)
+        logits = prepared.test_logits
+        images = heads.image_vectors(prepared.test_inputs, logits)
         classes = heads.text_vectors(prepared.class_text)
         agree = (images @ classes.T).argmax(dim=1) == logits.argmax(dim=1)
     return float(agree.float().mean())
@@ -146,6 +164,7 @@ def lite_config(settings: BuildSettings, model_id: str = MODEL_ID) -> LiteConfig
         head_hidden=settings.head_hidden,
         feature_dropout=settings.feature_dropout,
         learn_class_text=settings.learn_class_text,
+        tuned_blocks=settings.tail_blocks,
         logit_scale=1 / 0.07,
         weights=WEIGHTS_FILE,
     )
@@ -153,13 +172,19 @@ def lite_config(settings: BuildSettings, model_id: str = MODEL_ID) -> LiteConfig
 
 def train_variant(
     settings: BuildSettings, prepared: Prepared, on_epoch: Any = None
-) -> tuple[torch.nn.Module, TrainResult, dict[str, Any]]:
-    """Train one variant; returns heads, the training result and its metrics (prior-only included)."""
+) -> tuple[torch.nn.Module, dict[str, torch.Tensor], dict[str, Any]]:
+    """Train one variant; returns heads, the tuned tower tensors (empty for heads only) and the metrics
+    before and after training."""
     heads = build_heads(lite_config(settings), prepared.class_text).eval()
-    before = _measure(heads, prepared)
-    result = train_heads(heads, prepared.train, settings.train, prepared.val, on_epoch)
-    after = _measure(heads, prepared)
-    return heads, result, {"before": before, "after": after, "best_epoch": result.best_epoch}
+    model, tower = heads, None
+    if settings.tail_blocks:
+        tower = load_tower(settings.tower)
+        model = TailHeads(trainable_tail(tower, settings.tail_blocks, settings.lora_rank), heads)
+    before = _measure(model.eval(), prepared)
+    result = train_heads(model, prepared.train, settings.train, prepared.val, on_epoch)
+    after = _measure(model, prepared)
+    tower_state = tuned_tower_state(tower, model.tail, settings.tail_blocks) if tower is not None else {}
+    return heads, tower_state, {"before": before, "after": after, "best_epoch": result.best_epoch}
 
 
 def _measure(heads: torch.nn.Module, prepared: Prepared) -> dict[str, Any]:
@@ -174,11 +199,13 @@ def build(settings: BuildSettings, out_dir: Path, progress: Progress | None = No
     """Train the recipe in `settings` and write the model to `out_dir`; returns the measured metrics."""
     start = time.perf_counter()
     prepared = prepare(settings, progress)
-    heads, _, metrics = train_variant(settings, prepared)
+    heads, tower_state, metrics = train_variant(
+        settings, prepared, lambda stats: log.info("epoch %d loss %.4f val %s", stats.epoch, stats.loss, stats.val)
+    )
     config = replace(lite_config(settings), logit_scale=float(heads.logit_scale.exp()))
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     config = replace(config, extra={"metrics": metrics, "recipe": _recipe(settings)})
-    save_heads(out_dir, heads, config)
+    save_heads(out_dir, heads, config, tower_state)
     return metrics
 
 
@@ -197,11 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tower", default="efficientnet_lite0")
     parser.add_argument("--views", type=int, default=2, help="feature views per training image (1 = no augmentation)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tail-blocks", type=int, default=0, help="also train the tower's last N blocks")
+    parser.add_argument("--lora-rank", type=int, default=0, help="with --tail-blocks: LoRA rank (0 = every weight)")
+    parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     defaults = BuildSettings(args.data)
     settings = replace(
-        defaults, cache_dir=args.cache, tower=args.tower, views=args.views, train=replace(defaults.train, seed=args.seed)
+        defaults, cache_dir=args.cache, tower=args.tower, views=args.views, tail_blocks=args.tail_blocks,
+        lora_rank=args.lora_rank, train=replace(defaults.train, seed=args.seed, epochs=args.epochs),
     )
     metrics = build(settings, args.out, progress=lambda stage, done, total: log.info("%s %d/%d", stage, done, total))
     log.info("metrics: %s", json.dumps(metrics))

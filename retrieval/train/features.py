@@ -28,15 +28,12 @@ CACHE_VERSION = "1"
 
 @dataclass(frozen=True)
 class ImageFeatures:
-    """Frozen tower outputs for N images: pooled (N, 1280) and ImageNet logits (N, 1000)."""
+    """Frozen tower outputs for N images: pooled (N, 1280), ImageNet logits (N, 1000) and, when tower
+    blocks are trained, the float16 activations entering them (N, C, H, W)."""
 
     pooled: np.ndarray
     logits: np.ndarray
-
-    def take(self, index: np.ndarray | Sequence[int]) -> "ImageFeatures":
-        """The rows at `index`."""
-        index = np.asarray(index)
-        return ImageFeatures(self.pooled[index], self.logits[index])
+    activations: np.ndarray | None = None
 
 
 class _ImageFiles:
@@ -69,33 +66,55 @@ def image_features(
     seed: int = 0,
     batch_size: int = 32,
     progress: Progress | None = None,
+    tail_blocks: int = 0,
+    model: "torch.nn.Module | None" = None,
+    model_key: str = "",
 ) -> ImageFeatures:
-    """Tower features of `paths` under view `view` (0 = evaluation crop), cached in `cache_dir`."""
+    """Tower features of `paths` under view `view` (0 = evaluation crop), cached in `cache_dir`.
+
+    With `tail_blocks` > 0 the activations entering the tower's last `tail_blocks` blocks are kept too.
+    `model` replaces the ImageNet tower `tower` (e.g. one with fine-tuned blocks); `model_key` must then
+    name its weights for the cache.
+    """
     import torch
     from torch.utils.data import DataLoader
 
-    from retrieval.encoders.efficientnet import features_and_logits, load_tower
+    from retrieval.encoders.efficientnet import load_tower, tower_tail, trunk_activations
 
     resolved = [str(Path(p).resolve()) for p in paths]
-    cache = cache_dir / f"img-{tower}-v{view}-s{seed}-{_key(*resolved)}.npz" if cache_dir else None
+    tail_tag = f"-t{tail_blocks}" if tail_blocks else ""
+    key = _key(model_key, *resolved) if model_key else _key(*resolved)
+    cache = cache_dir / f"img-{tower}-v{view}-s{seed}{tail_tag}-{key}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
         with np.load(cache) as data:
-            return ImageFeatures(data["pooled"], data["logits"])
-    model = load_tower(tower)
+            return ImageFeatures(data["pooled"], data["logits"], data["activations"] if tail_blocks else None)
+    model = model if model is not None else load_tower(tower)
+    n_tail = tail_blocks or 1
+    tail = tower_tail(model, n_tail)
     loader = DataLoader(_ImageFiles(paths, tower, view, seed), batch_size=batch_size, num_workers=1)
-    pooled, logits = [], []
+    pooled, logits, activations = [], [], []
     with torch.inference_mode():
         for pixels in loader:
-            p, lg = features_and_logits(model, pixels)
+            trunk = trunk_activations(model, pixels, n_tail)
+            p, lg = tail(trunk)
             pooled.append(p.numpy())
             logits.append(lg.numpy())
+            if tail_blocks:
+                activations.append(trunk.half().contiguous().numpy())
             if progress:
                 progress(f"image features (view {view})", sum(len(x) for x in pooled), len(paths))
-    features = ImageFeatures(np.concatenate(pooled).astype(np.float32), np.concatenate(logits).astype(np.float32))
+    features = ImageFeatures(
+        np.concatenate(pooled).astype(np.float32),
+        np.concatenate(logits).astype(np.float32),
+        np.concatenate(activations) if tail_blocks else None,
+    )
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, pooled=features.pooled, logits=features.logits)
+        arrays = {"pooled": features.pooled, "logits": features.logits}
+        if tail_blocks:
+            arrays["activations"] = features.activations
+        np.savez(tmp, **arrays)
         tmp.replace(cache)
     return features
 

@@ -1,4 +1,4 @@
-"""`mmsearch finetune`: adapt a lite model's heads to the user's own image/text pairs or labels."""
+"""`mmsearch finetune`: adapt a lite model (heads, or heads plus the last tower blocks) to the user's own pairs or labels."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from retrieval.encoders.lite import LiteEncoder, save_heads, weights_digest
+from retrieval.encoders.base import Encoder
+from retrieval.encoders.lite import TOWER_PREFIX, LiteEncoder, save_heads, weights_digest
 from retrieval.errors import MmsearchError
 from retrieval.prompts import IMAGE_TEMPLATES, TRAIN_TEMPLATES
 from retrieval.train.data import PairSet, read_captions, read_labels
 from retrieval.train.features import Progress, image_features, text_features
+from retrieval.train.job import FinetuneJob
+from retrieval.train.openclip_heads import openclip_job
 from retrieval.train.loop import EpochStats, TrainData, TrainSettings, ValData, train_heads, validation_recall
+from retrieval.train.tower_tuning import TailHeads, trainable_tail, tuned_tower_state
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,9 @@ class FinetuneSettings:
     batch_size: int = 128
     lr: float = 1e-3
     train: str = "heads"
+    blocks: int = 2
+    """Tower blocks trained by `last-n-blocks` and `lora` (counted from the end, plus the head convolution)."""
+    lora_rank: int = 8
     val_fraction: float = 0.2
     seed: int = 0
     resume: Path | None = None
@@ -73,13 +80,8 @@ def _check(settings: FinetuneSettings) -> None:
         raise MmsearchError(f"output {settings.out} already exists; choose a new folder (nothing was overwritten)")
     if settings.train not in TRAIN_MODES:
         raise MmsearchError(f"unknown --train {settings.train!r}; choose one of {', '.join(TRAIN_MODES)}")
-    if settings.train != "heads":
-        raise MmsearchError(
-            f"--train {settings.train} is not supported yet on the lite model; use --train heads "
-            "(the image and text towers stay frozen)"
-        )
-    if settings.base.startswith("openclip:"):
-        raise MmsearchError("fine-tuning an OpenCLIP base is not supported yet; use --base lite or a lite fine-tune folder")
+    if settings.train != "heads" and (settings.blocks < 1 or settings.lora_rank < 1):
+        raise MmsearchError("--blocks and --lora-rank must be >= 1")
     if not 0 < settings.val_fraction < 1:
         raise MmsearchError("--val-fraction must be between 0 and 1")
     if settings.wise_ft is not None and not 0 <= settings.wise_ft <= 1:
@@ -88,13 +90,10 @@ def _check(settings: FinetuneSettings) -> None:
         raise MmsearchError("--epochs must be >= 1, --batch-size >= 2 and --lr > 0")
 
 
-def _load_base(name: str) -> LiteEncoder:
+def _load_base(name: str) -> Encoder:
     from retrieval.encoders.registry import load_encoder
 
-    encoder = load_encoder(name, device="cpu")
-    if not isinstance(encoder, LiteEncoder):
-        raise MmsearchError(f"fine-tuning {name!r} is not supported yet; use --base lite or a lite fine-tune folder")
-    return encoder
+    return load_encoder(name, device="cpu")
 
 
 def _read(settings: FinetuneSettings) -> tuple[PairSet, PairSet]:
@@ -118,52 +117,29 @@ def _interpolate(start: dict[str, torch.Tensor], end: dict[str, torch.Tensor], a
 
 def finetune(settings: FinetuneSettings, progress: Callable[[EpochStats], None] | None = None,
              feature_progress: Progress | None = None) -> FinetuneReport:
-    """Train the heads of a lite base on the given data and write a new model folder to `settings.out`."""
+    """Fine-tune a lite or OpenCLIP base on the given data and write a new model folder to `settings.out`."""
     _check(settings)
     started = time.perf_counter()
     base = _load_base(settings.base)
     train_set, val_set = _read(settings)
-    tower = base.config.image_tower
-    train_feats = image_features(train_set.images, tower, settings.cache_dir, progress=feature_progress)
-    val_feats = image_features(val_set.images, tower, settings.cache_dir, progress=feature_progress)
-    data = TrainData(
-        torch.from_numpy(train_feats.pooled[None]),
-        torch.from_numpy(train_feats.logits[None]),
-        torch.from_numpy(train_set.image_group),
-        torch.from_numpy(text_features(train_set.texts, settings.cache_dir)),
-        torch.from_numpy(train_set.text_group),
-    )
-    val = ValData(
-        torch.from_numpy(val_feats.pooled),
-        torch.from_numpy(val_feats.logits),
-        torch.from_numpy(text_features(val_set.texts, settings.cache_dir)),
-        val_set.text_targets(),
-    )
-    heads = copy.deepcopy(base.heads).float()
-    if settings.resume is not None:
-        try:
-            heads.load_state_dict(_load_state(settings.resume))
-        except RuntimeError as err:
-            raise MmsearchError(f"checkpoint {settings.resume} does not fit base {settings.base!r}: {err}") from err
-    start_state = copy.deepcopy(heads.state_dict())
-    before = validation_recall(heads.eval(), val)
+    if isinstance(base, LiteEncoder):
+        job = _lite_job(base, settings, train_set, val_set, feature_progress)
+    else:
+        job = openclip_job(base, settings.train, train_set, val_set, feature_progress)
+    model = job.model
+    start_state = copy.deepcopy(model.state_dict())
+    before = validation_recall(model.eval(), job.val)
     train = TrainSettings(
-        epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed
+        epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed,
+        distill_weight=job.distill_weight,
     )
-    result = train_heads(heads, data, train, val, progress)
+    result = train_heads(model, job.data, train, job.val, progress)
     if settings.wise_ft is not None:
-        heads.load_state_dict(_interpolate(start_state, heads.state_dict(), settings.wise_ft))
-    after = validation_recall(heads, val)
-    model_id = f"{base.model_id.split('+ft-')[0]}+ft-{weights_digest(heads)}"
-    config = replace(
-        base.config,
-        model_id=model_id,
-        base_model_id=base.model_id,
-        weights=WEIGHTS_FILE,
-        logit_scale=float(heads.logit_scale.exp()),
-        extra={"finetune": {"before": before, "after": after, "best_epoch": result.best_epoch}},
+        model.load_state_dict(_interpolate(start_state, model.state_dict(), settings.wise_ft))
+    after = validation_recall(model, job.val)
+    model_id = job.save(
+        settings.out, {"finetune": {"train": settings.train, "before": before, "after": after, "best_epoch": result.best_epoch}}
     )
-    save_heads(settings.out, heads, config)
     got_worse = after.get("R@1", 0) + after.get("R@5", 0) < before.get("R@1", 0) + before.get("R@5", 0)
     if got_worse:
         log.warning("validation recall got worse after fine-tuning: %s -> %s", before, after)
@@ -171,6 +147,57 @@ def finetune(settings: FinetuneSettings, progress: Callable[[EpochStats], None] 
         settings.out, model_id, base.model_id, len(train_set), len(val_set), before, after, got_worse,
         result.best_epoch, len(result.history), round(time.perf_counter() - started, 1),
     )
+
+
+def _lite_job(
+    base: LiteEncoder, settings: FinetuneSettings, train_set: PairSet, val_set: PairSet, progress: Progress | None
+) -> FinetuneJob:
+    """Lite: heads on cached pooled features, or heads + tower tail on cached trunk activations."""
+    tail_blocks = 0 if settings.train == "heads" else settings.blocks
+    tower = copy.deepcopy(base.tower)
+
+    def features(pairs: PairSet) -> tuple[torch.Tensor, torch.Tensor]:
+        feats = image_features(
+            pairs.images, base.config.image_tower, settings.cache_dir, progress=progress,
+            tail_blocks=tail_blocks, model=tower, model_key=base.model_id,
+        )
+        inputs = feats.activations if tail_blocks else feats.pooled
+        return torch.from_numpy(inputs), torch.from_numpy(feats.logits)
+
+    (train_inputs, train_logits), (val_inputs, val_logits) = features(train_set), features(val_set)
+    data = TrainData(
+        train_inputs[None],
+        train_logits[None],
+        torch.from_numpy(train_set.image_group),
+        torch.from_numpy(text_features(train_set.texts, settings.cache_dir)),
+        torch.from_numpy(train_set.text_group),
+    )
+    val = ValData(val_inputs, val_logits, torch.from_numpy(text_features(val_set.texts, settings.cache_dir)),
+                  val_set.text_targets())
+    heads = copy.deepcopy(base.heads).float().requires_grad_(True)
+    if settings.resume is not None:
+        try:
+            heads.load_state_dict(_load_state(settings.resume))
+        except RuntimeError as err:
+            raise MmsearchError(f"checkpoint {settings.resume} does not fit base {settings.base!r}: {err}") from err
+    model = heads
+    if tail_blocks:
+        lora_rank = settings.lora_rank if settings.train == "lora" else 0
+        model = TailHeads(trainable_tail(tower, tail_blocks, lora_rank), heads)
+
+    def save(out: Path, extra: dict[str, Any]) -> str:
+        tuned_blocks = max(tail_blocks, base.config.tuned_blocks)
+        tail = model.tail if tail_blocks else None
+        tower_state = tuned_tower_state(tower, tail, tuned_blocks) if tuned_blocks else {}
+        model_id = f"{base.model_id.split('+ft-')[0]}+ft-{weights_digest({**heads.state_dict(), **tower_state})}"
+        config = replace(
+            base.config, model_id=model_id, base_model_id=base.model_id, weights=WEIGHTS_FILE,
+            tuned_blocks=tuned_blocks, logit_scale=float(heads.logit_scale.exp()), extra=extra,
+        )
+        save_heads(out, heads, config, tower_state)
+        return model_id
+
+    return FinetuneJob(model, data, val, TrainSettings.distill_weight, save)
 
 
 def _load_state(path: Path) -> dict[str, torch.Tensor]:
@@ -181,6 +208,9 @@ def _load_state(path: Path) -> dict[str, torch.Tensor]:
 
     file = path / str(LiteConfig.read(path).weights) if path.is_dir() else path
     try:
-        return load_file(str(file))
+        state = load_file(str(file))
     except (OSError, ValueError, RuntimeError) as err:
         raise MmsearchError(f"cannot resume from {path}: {err}") from err
+    if any(key.startswith(TOWER_PREFIX) for key in state):
+        raise MmsearchError(f"{path} has fine-tuned tower blocks; start from it with --base {path} instead of --resume")
+    return state

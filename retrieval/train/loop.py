@@ -34,6 +34,8 @@ class TrainSettings:
     distill_weight: float = 1.0
     distill_scale: float = 50.0
     patience: int = 8
+    tower_lr_scale: float = 0.1
+    """Learning rate of trained tower blocks relative to `lr` (they start from ImageNet weights)."""
     max_repeats: int = 5
     select_best: bool = True
     """Keep the epoch with the best validation recall (else the last epoch)."""
@@ -41,10 +43,15 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class TrainData:
-    """Cached features of the training images (V augmented views) and the raw texts."""
+    """Cached features of the training images (V augmented views) and the raw texts.
 
-    pooled: torch.Tensor
-    logits: torch.Tensor
+    `image_inputs` (V, N, ...) is what the model's `image_vectors` takes: pooled features (heads only) or
+    the activations entering the trained tower blocks. `logits` are the frozen tower's ImageNet logits (lite;
+    None for models without the ImageNet prior).
+    """
+
+    image_inputs: torch.Tensor
+    logits: torch.Tensor | None
     image_group: torch.Tensor
     text_raw: torch.Tensor
     text_group: torch.Tensor
@@ -54,8 +61,8 @@ class TrainData:
 class ValData:
     """Cached features of the validation images (evaluation crop), texts and each text's positive images."""
 
-    pooled: torch.Tensor
-    logits: torch.Tensor
+    image_inputs: torch.Tensor
+    logits: torch.Tensor | None
     text_raw: torch.Tensor
     text_positives: list[list[int]]
 
@@ -83,9 +90,21 @@ class TrainResult:
 def validation_recall(heads: torch.nn.Module, val: ValData) -> dict[str, float]:
     """Text->image recall@1/5/10 of the heads on the validation features."""
     with torch.inference_mode():
-        images = heads.image_vectors(val.pooled, val.logits).numpy()
+        images = heads.image_vectors(val.image_inputs, val.logits).numpy()
         texts = heads.text_vectors(val.text_raw).numpy()
     return recall_at_k(best_positive_ranks(texts @ images.T, val.text_positives))
+
+
+def _param_groups(model: torch.nn.Module, settings: TrainSettings) -> list[dict]:
+    """Optimizer groups: tower-tail parameters (`tail.*`) at `tower_lr_scale` x lr, the rest at lr."""
+    head, tower = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (tower if name.startswith("tail.") else head).append(param)
+    groups = [{"params": head, "lr": settings.lr}]
+    if tower:
+        groups.append({"params": tower, "lr": settings.lr * settings.tower_lr_scale})
+    return groups
 
 
 def _score(recall: dict[str, float]) -> float:
@@ -117,20 +136,23 @@ def train_heads(
     val: ValData | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> TrainResult:
-    """Train `heads` in place with multi-positive InfoNCE plus ImageNet distillation; keep the best state.
+    """Train the parameters of `heads` that require grad, in place, with multi-positive InfoNCE plus ImageNet
+    distillation; keep the best state.
 
     With `val`, the best epoch is the one with the highest validation R@1 + R@5 and training
     stops after `patience` epochs without improvement; without it the last epoch is kept.
     """
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    heads.train().requires_grad_(True)
-    params = [p for p in heads.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    heads.train()
+    groups = _param_groups(heads, settings)
+    optimizer = torch.optim.AdamW(groups, weight_decay=settings.weight_decay)
     n_steps = settings.epochs * math.ceil(len(_epoch_examples(data, settings.max_repeats, rng)[0]) / settings.batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=settings.lr, total_steps=max(1, n_steps), pct_start=0.1)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[g["lr"] for g in groups], total_steps=max(1, n_steps), pct_start=0.1
+    )
     loss_fn = ClipLoss()
-    n_views = data.pooled.shape[0]
+    n_views = data.image_inputs.shape[0]
     history: list[EpochStats] = []
     best_state = copy.deepcopy(heads.state_dict())
     best_val = validation_recall(heads.eval(), val) if val is not None else {}
@@ -144,8 +166,9 @@ def train_heads(
             i = torch.from_numpy(image_idx[start : start + settings.batch_size])
             j = torch.from_numpy(text_idx[start : start + settings.batch_size])
             v = torch.from_numpy(views[start : start + settings.batch_size])
-            pooled, logits = data.pooled[v, i], data.logits[v, i]
-            image_vectors = heads.image_vectors(pooled, logits)
+            inputs = data.image_inputs[v, i]
+            logits = data.logits[v, i] if data.logits is not None else None
+            image_vectors = heads.image_vectors(inputs, logits)
             text_vectors = heads.text_vectors(data.text_raw[j])
             scale = heads.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE)
             loss = loss_fn(image_vectors, text_vectors, scale, data.image_group[i], data.text_group[j])

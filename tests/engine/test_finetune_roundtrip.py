@@ -6,10 +6,15 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+
 from cli.app import app
 
 
-def test_finetune_index_query_round_trip(runner, tmp_path: Path, data_dir: Path, caltech_folder: Path) -> None:
+@pytest.mark.parametrize("train", [["--train", "heads"], ["--train", "lora", "--blocks", "1", "--lora-rank", "4"]])
+def test_finetune_index_query_round_trip(
+    train: list[str], runner, tmp_path: Path, data_dir: Path, caltech_folder: Path
+) -> None:
     labels = tmp_path / "labels.csv"
     with open(data_dir / "caltech101/labels.csv", newline="") as src, open(labels, "w", newline="") as dst:
         writer = csv.writer(dst)
@@ -18,9 +23,9 @@ def test_finetune_index_query_round_trip(runner, tmp_path: Path, data_dir: Path,
             if row["split"] == "train" and row["label"] in ("pizza", "laptop", "crab", "dolphin"):
                 writer.writerow([str(data_dir / "caltech101" / row["path"]), row["label"]])
     out = tmp_path / "my-model"
-    tuned = runner.invoke(app, ["finetune", "--labels", str(labels), "--out", str(out), "--epochs", "3", "--json"])
+    tuned = runner.invoke(app, ["finetune", "--labels", str(labels), "--out", str(out), "--epochs", "3", "--json", *train])
     assert tuned.exit_code == 0, tuned.output
-    assert (out / "config.json").is_file()
+    assert json.loads((out / "config.json").read_text())["tuned_blocks"] == (1 if "lora" in train else 0)
 
     db = tmp_path / "db"
     indexed = runner.invoke(app, ["index", str(caltech_folder / "crab"), str(caltech_folder / "laptop"),

@@ -63,3 +63,35 @@ def test_missing_checkpoint_file(tiny_arch: str) -> None:
 
     with pytest.raises(EncoderNotFoundError, match="checkpoint not found"):
         load_encoder(f"openclip:{tiny_arch}/no/such/file.pt", device="cpu")
+
+
+def test_finetune_openclip_projections_round_trip(tiny_arch: str, tmp_path: Path, caltech_folder: Path) -> None:
+    """finetune an OpenCLIP base -> the folder loads as a model whose vectors use the trained projections."""
+    import torch
+
+    from retrieval.errors import MmsearchError
+    from retrieval.train.finetune import FinetuneSettings, finetune
+
+    labels = tmp_path / "labels.csv"
+    rows = [f"{p},{p.parent.name}" for name in ("pizza", "crab", "laptop") for p in sorted((caltech_folder / name).iterdir())]
+    labels.write_text("path,label\n" + "\n".join(rows) + "\n")
+    base = f"openclip:{tiny_arch}/random"
+    with pytest.raises(MmsearchError, match="use --train heads"):
+        finetune(FinetuneSettings(out=tmp_path / "lora", labels=labels, base=base, train="lora"))
+    out = tmp_path / "tuned"
+    report = finetune(FinetuneSettings(out=out, labels=labels, base=base, epochs=10, batch_size=8, lr=2e-2,
+                                       val_fraction=0.3))
+    assert report.best_epoch > 0, report
+    assert report.model_id.startswith(f"{base}+ft-") and model_id_of(str(out)) == report.model_id
+    tuned = load_encoder(str(out), device="cpu")
+    assert tuned.model_id == report.model_id
+    original = load_encoder(base, device="cpu")
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["family"] == "openclip" and saved["tag"] == "random"
+    from safetensors.torch import load_file
+
+    state = load_file(str(out / saved["weights"]))
+    assert set(state) == {"visual.proj", "text_projection", "logit_scale"}
+    assert not torch.equal(state["text_projection"], original.model.text_projection.detach())
+    torch.testing.assert_close(tuned.model.text_projection.detach(), state["text_projection"])
+    assert not np.allclose(tuned.encode_texts(["a crab"]), original.encode_texts(["a crab"]), atol=1e-4)
