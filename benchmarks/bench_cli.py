@@ -92,7 +92,7 @@ def main() -> None:
         base, cold = statistics.median(baselines), statistics.median(queries)
         print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
               f"load {min(loads):.2f}-{max(loads):.2f}, {args.runs} interleaved runs each")
-        print(f"| command | median s | runs (s) |\n|---|---|---|")
+        print("| command | median s | runs (s) |\n|---|---|---|")
         print(f"| python -c \"import torch, faiss\" | {base:.2f} | {' '.join(f'{t:.2f}' for t in baselines)} |")
         print(f"| mmsearch query \"{args.query}\" --db DB | {cold:.2f} | {' '.join(f'{t:.2f}' for t in queries)} |")
         print(f"ratio query / import baseline: {cold / base:.2f}x")

@@ -1,4 +1,4 @@
-"""`mmsearch finetune`: train the lite model on your own pairs or labels (registered by cli/app.py)."""
+"""`mmsearch finetune`: train a lite or OpenCLIP model on your own pairs or labels (registered by cli/app.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ def finetune_command(
     out: Path = typer.Option(..., "--out", help="new folder for the fine-tuned model (must not exist)"),
     pairs: Optional[Path] = typer.Option(None, "--pairs", help="CSV with columns image,caption"),
     labels: Optional[Path] = typer.Option(None, "--labels", help="CSV with columns path,label"),
-    base: str = typer.Option("lite", "--base", help="starting model: 'lite' or a fine-tune folder"),
+    base: str = typer.Option(
+        "lite", "--base", help="starting model: 'lite', a fine-tune folder, or openclip:ARCH/TAG|FILE"
+    ),
     epochs: int = typer.Option(20, "--epochs"),
     batch_size: int = typer.Option(128, "--batch-size"),
     lr: float = typer.Option(1e-3, "--lr"),
@@ -32,7 +34,7 @@ def finetune_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
-    """Fine-tune the lite model on your pairs or labels and save a new model folder."""
+    """Fine-tune a model on your pairs or labels and save a new model folder."""
     from retrieval.train.finetune import FinetuneSettings, finetune
     from retrieval.train.loop import EpochStats
 
@@ -43,7 +45,8 @@ def finetune_command(
 
     settings = FinetuneSettings(
         out=out, pairs=pairs, labels=labels, base=base, epochs=epochs, batch_size=batch_size, lr=lr,
-        train=train, blocks=blocks, lora_rank=lora_rank, val_fraction=val_fraction, seed=seed, resume=resume, wise_ft=wise_ft,
+        train=train, blocks=blocks, lora_rank=lora_rank, val_fraction=val_fraction, seed=seed, resume=resume,
+        wise_ft=wise_ft,
     )
     report = run_or_exit(lambda: finetune(settings, on_epoch))
     if as_json:

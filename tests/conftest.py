@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,15 @@ def caltech_folder(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> 
         (root / label).mkdir(exist_ok=True)
         shutil.copy2(path, root / label / path.name)
     return root
+
+
+def write_csv(path: Path, header: list[str], rows: Iterable[Sequence[object]]) -> Path:
+    """Write a CSV input file (captions, labels) for a test; returns `path`."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
 
 
 @pytest.fixture()

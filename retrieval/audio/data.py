@@ -96,14 +96,24 @@ def load_waves(clips: list[Clip], sample_rate: int, cache_dir: Path | None, trim
     digest = hashlib.sha1("\n".join(str(c.path) for c in clips).encode()).hexdigest()[:12]
     cache = cache_dir / f"waves-{sample_rate}-{'trim' if trim else 'full'}-{digest}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
-        data = np.load(cache)
-        return np.split(data["samples"], data["offsets"][1:-1])
+        return read_wave_list(np.load(cache))
     waves = [load_audio(c.path, sample_rate) for c in clips]
     if trim:
         waves = [trim_silence(w, sample_rate) for w in waves]
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        offsets = np.cumsum([0] + [len(w) for w in waves])
-        np.savez(cache, samples=np.concatenate(waves), offsets=offsets)
+        save_wave_list(cache, waves)
         log.info("cached %d waveforms in %s", len(waves), cache)
     return waves
+
+
+def save_wave_list(path: Path, waves: list[np.ndarray], **extra: np.ndarray) -> None:
+    """Store waveforms of different lengths (plus `extra` arrays) in one .npz, written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, samples=np.concatenate(waves), offsets=np.cumsum([0] + [len(w) for w in waves]), **extra)
+    tmp.replace(path)
+
+
+def read_wave_list(data: "np.lib.npyio.NpzFile") -> list[np.ndarray]:
+    """The waveforms stored by `save_wave_list`."""
+    return np.split(data["samples"], data["offsets"][1:-1])

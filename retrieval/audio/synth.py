@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.audio.data import read_wave_list, save_wave_list
 from retrieval.audio.decode import load_audio
 from retrieval.audio.prompts import DIGIT_WORDS
 from retrieval.errors import MmsearchError
@@ -95,7 +96,7 @@ def synthesize(
     cache = cache_dir / f"synth-{sample_rate}-{digest}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
         data = np.load(cache)
-        return data["texts"].tolist(), np.split(data["samples"], data["offsets"][1:-1])
+        return data["texts"].tolist(), read_wave_list(data)
     program = espeak_program()
     rng = np.random.default_rng(seed)
     spoken, waves = [], []
@@ -110,8 +111,6 @@ def synthesize(
                 spoken.append(text)
                 waves.append(load_audio(out, sample_rate))
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        offsets = np.cumsum([0] + [len(w) for w in waves])
-        np.savez(cache, texts=np.array(spoken), samples=np.concatenate(waves), offsets=offsets)
+        save_wave_list(cache, waves, texts=np.array(spoken))
     log.info("synthesised %d clips of %d texts", len(waves), len(texts))
     return spoken, waves

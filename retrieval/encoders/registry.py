@@ -55,9 +55,12 @@ def _folder_spec(folder: Path) -> ModelSpec:
     from retrieval.encoders.openclip import read_tuned_config
 
     config = read_tuned_config(folder)
-    if config.get("family") == "openclip":
-        return ModelSpec("openclip", arch=str(config["arch"]), tag=str(config["tag"]), weights_dir=folder)
-    return ModelSpec("lite", weights_dir=folder)
+    if config.get("family") != "openclip":
+        return ModelSpec("lite", weights_dir=folder)
+    missing = [key for key in ("arch", "tag", "model_id", "weights") if key not in config]
+    if missing:
+        raise EncoderNotFoundError(f"{folder / 'config.json'} of an OpenCLIP fine-tune lacks {', '.join(missing)}")
+    return ModelSpec("openclip", arch=str(config["arch"]), tag=str(config["tag"]), weights_dir=folder)
 
 
 def model_id_of(name: str) -> str:

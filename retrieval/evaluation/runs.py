@@ -13,7 +13,7 @@ from retrieval.errors import MmsearchError
 from retrieval.classify import default_templates
 from retrieval.embed import embed_inputs, input_modality
 from retrieval.evaluation.metrics import image_to_text_recall, text_to_image_recall, topk_accuracy
-from retrieval.types import Modality, Vectors
+from retrieval.types import Vectors
 from retrieval.zeroshot import build_classifier, probabilities
 
 if TYPE_CHECKING:

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from retrieval.encoders.efficientnet import load_tower
 from retrieval.encoders.lite import LiteConfig, build_heads, imagenet_class_text, save_heads
 from retrieval.evaluation.metrics import topk_accuracy
 from retrieval.prompts import IMAGE_TEMPLATES, fill_templates
 from retrieval.train.data import PairSet, merge, read_captions, read_labels, split_last
 from retrieval.train.features import ImageFeatures, Progress, image_features, text_features
-from retrieval.encoders.efficientnet import load_tower
 from retrieval.train.loop import TrainData, TrainSettings, ValData, train_heads, validation_recall
 from retrieval.train.tower_tuning import TailHeads, trainable_tail, tuned_tower_state
 

@@ -1,9 +1,10 @@
-"""`mmsearch finetune`: adapt a lite model (heads, or heads plus the last tower blocks) to the user's own pairs or labels."""
+"""`mmsearch finetune`: adapt a lite or OpenCLIP model to the user's own image/text pairs or labels."""
 
 from __future__ import annotations
 
 import copy
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -137,9 +138,8 @@ def finetune(settings: FinetuneSettings, progress: Callable[[EpochStats], None] 
     if settings.wise_ft is not None:
         model.load_state_dict(_interpolate(start_state, model.state_dict(), settings.wise_ft))
     after = validation_recall(model, job.val)
-    model_id = job.save(
-        settings.out, {"finetune": {"train": settings.train, "before": before, "after": after, "best_epoch": result.best_epoch}}
-    )
+    extra = {"finetune": {"train": settings.train, "before": before, "after": after, "best_epoch": result.best_epoch}}
+    model_id = _save_atomically(job, settings.out, extra)
     got_worse = after.get("R@1", 0) + after.get("R@5", 0) < before.get("R@1", 0) + before.get("R@5", 0)
     if got_worse:
         log.warning("validation recall got worse after fine-tuning: %s -> %s", before, after)
@@ -149,12 +149,21 @@ def finetune(settings: FinetuneSettings, progress: Callable[[EpochStats], None] 
     )
 
 
+def _save_atomically(job: FinetuneJob, out: Path, extra: dict[str, Any]) -> str:
+    """Write the model into a hidden sibling folder, then rename it to `out`: a crash leaves no half model."""
+    staging = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    model_id = job.save(staging, extra)
+    staging.rename(out)
+    return model_id
+
+
 def _lite_job(
     base: LiteEncoder, settings: FinetuneSettings, train_set: PairSet, val_set: PairSet, progress: Progress | None
 ) -> FinetuneJob:
     """Lite: heads on cached pooled features, or heads + tower tail on cached trunk activations."""
     tail_blocks = 0 if settings.train == "heads" else settings.blocks
-    tower = copy.deepcopy(base.tower)
+    tower = copy.deepcopy(base.tower) if tail_blocks else base.tower  # only tail training changes the tower
 
     def features(pairs: PairSet) -> tuple[torch.Tensor, torch.Tensor]:
         feats = image_features(

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 from cli.app import app
+from tests.conftest import write_csv
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
 def test_eval_zeroshot_on_audio_files(runner, tmp_path: Path, data_dir: Path) -> None:
-    labels = tmp_path / "digits.csv"
-    with open(labels, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label"])
-        for digit, word in enumerate(WORDS):
-            for take in (0, 1, 2):
-                writer.writerow([str(data_dir / f"fsdd/recordings/{digit}_yweweler_{take}.wav"), word])
+    rows = [
+        [str(data_dir / f"fsdd/recordings/{digit}_yweweler_{take}.wav"), word]
+        for digit, word in enumerate(WORDS)
+        for take in (0, 1, 2)
+    ]
+    labels = write_csv(tmp_path / "digits.csv", ["path", "label"], rows)
     result = runner.invoke(app, ["eval", "zeroshot", "--labels", str(labels), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -27,12 +26,8 @@ def test_eval_zeroshot_on_audio_files(runner, tmp_path: Path, data_dir: Path) ->
 
 
 def test_eval_retrieval_text_to_audio(runner, tmp_path: Path, data_dir: Path) -> None:
-    captions = tmp_path / "spoken.csv"
-    with open(captions, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image", "caption"])
-        for digit, word in enumerate(WORDS):
-            writer.writerow([str(data_dir / f"fsdd/recordings/{digit}_yweweler_3.wav"), word])
+    rows = [[str(data_dir / f"fsdd/recordings/{digit}_yweweler_3.wav"), word] for digit, word in enumerate(WORDS)]
+    captions = write_csv(tmp_path / "spoken.csv", ["image", "caption"], rows)
     result = runner.invoke(app, ["eval", "retrieval", "--captions", str(captions), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)

@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from cli.app import app
+from tests.conftest import write_csv
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -33,11 +34,9 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[Pat
     sf.write(media / "sounds" / "long.wav", np.concatenate([np.concatenate([p, gap]) for p in parts]), 8000)
     (media / "sounds" / "silent.wav").write_bytes(b"")
     sf.write(media / "sounds" / "quiet.wav", np.zeros(8000), 8000)
-    captions = root / "captions.csv"
-    with open(data_dir / "flickr8k_800/captions.csv", newline="") as src, open(captions, "w", newline="") as dst:
-        writer = csv.writer(dst)
-        writer.writerow(["id", "caption"])
-        writer.writerows((n, r["caption"]) for n, r in enumerate(csv.DictReader(src)))  # all 4,000 real captions
+    with open(data_dir / "flickr8k_800/captions.csv", newline="") as src:
+        rows = [(n, r["caption"]) for n, r in enumerate(csv.DictReader(src))]  # all 4,000 real captions
+    captions = write_csv(root / "captions.csv", ["id", "caption"], rows)
     db = root / "db"
     from typer.testing import CliRunner
 

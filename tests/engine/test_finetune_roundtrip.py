@@ -9,19 +9,20 @@ from pathlib import Path
 import pytest
 
 from cli.app import app
+from tests.conftest import write_csv
 
 
 @pytest.mark.parametrize("train", [["--train", "heads"], ["--train", "lora", "--blocks", "1", "--lora-rank", "4"]])
 def test_finetune_index_query_round_trip(
     train: list[str], runner, tmp_path: Path, data_dir: Path, caltech_folder: Path
 ) -> None:
-    labels = tmp_path / "labels.csv"
-    with open(data_dir / "caltech101/labels.csv", newline="") as src, open(labels, "w", newline="") as dst:
-        writer = csv.writer(dst)
-        writer.writerow(["path", "label"])
-        for row in csv.DictReader(src):
-            if row["split"] == "train" and row["label"] in ("pizza", "laptop", "crab", "dolphin"):
-                writer.writerow([str(data_dir / "caltech101" / row["path"]), row["label"]])
+    with open(data_dir / "caltech101/labels.csv", newline="") as src:
+        rows = [
+            [str(data_dir / "caltech101" / row["path"]), row["label"]]
+            for row in csv.DictReader(src)
+            if row["split"] == "train" and row["label"] in ("pizza", "laptop", "crab", "dolphin")
+        ]
+    labels = write_csv(tmp_path / "labels.csv", ["path", "label"], rows)
     out = tmp_path / "my-model"
     tuned = runner.invoke(app, ["finetune", "--labels", str(labels), "--out", str(out), "--epochs", "3", "--json", *train])
     assert tuned.exit_code == 0, tuned.output

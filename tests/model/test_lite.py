@@ -23,10 +23,10 @@ def test_api_shape(lite_encoder: LiteEncoder):
     assert lite_encoder.logit_scale > 1
 
 
-def test_cat_photo_is_tiger_cat_or_tabby(lite_encoder: LiteEncoder, data: Path):
+def test_cat_photo_is_tiger_cat_or_tabby(lite_encoder: LiteEncoder, data_dir: Path):
     from timm.data import ImageNetInfo
 
-    image = Image.open(data / "skimage_data" / "images" / "chelsea.png")
+    image = Image.open(data_dir / "skimage_data" / "images" / "chelsea.png")
     pixels = lite_encoder.image_transform()(image.convert("RGB"))[None]
     _, logits = lite_encoder.image_features(pixels)
     info = ImageNetInfo()
@@ -34,12 +34,12 @@ def test_cat_photo_is_tiger_cat_or_tabby(lite_encoder: LiteEncoder, data: Path):
     assert any("tiger cat" in t or "tabby" in t for t in top), top
 
 
-def test_airplane_text_is_nearest_to_the_airplane_photo(lite_encoder: LiteEncoder, data: Path):
-    caltech = data / "caltech101" / "images"
+def test_airplane_text_is_nearest_to_the_airplane_photo(lite_encoder: LiteEncoder, data_dir: Path):
+    caltech = data_dir / "caltech101" / "images"
     paths = [
         sorted((caltech / "airplanes").glob("*.jpg"))[0],
-        data / "skimage_data" / "images" / "chelsea.png",
-        data / "skimage_data" / "images" / "coffee.png",
+        data_dir / "skimage_data" / "images" / "chelsea.png",
+        data_dir / "skimage_data" / "images" / "coffee.png",
         sorted((caltech / "dolphin").glob("*.jpg"))[0],
         sorted((caltech / "pizza").glob("*.jpg"))[0],
     ]

@@ -33,7 +33,7 @@ def test_merged_lora_equals_the_wrapped_convolution():
     torch.testing.assert_close(block(x), wrapped, rtol=1e-5, atol=1e-5)
 
 
-def test_saved_tuned_tower_reproduces_the_trained_function(tmp_path: Path, data: Path):
+def test_saved_tuned_tower_reproduces_the_trained_function(tmp_path: Path, data_dir: Path):
     """Train-time vectors (cached trunk activations -> LoRA tail -> heads) equal the loaded encoder's vectors."""
     torch.manual_seed(0)
     config = LiteConfig(model_id="lite-tuned-test", text_adapter=True, weights="w.safetensors", tuned_blocks=2)
@@ -45,7 +45,7 @@ def test_saved_tuned_tower_reproduces_the_trained_function(tmp_path: Path, data:
             if param.requires_grad:
                 param.add_(0.05 * torch.randn_like(param))
     encoder = LiteEncoder()
-    paths = sorted((data / "skimage_data" / "images").glob("*.png"))[:3]
+    paths = sorted((data_dir / "skimage_data" / "images").glob("*.png"))[:3]
     pixels = torch.stack([encoder.image_transform()(load_image(p)) for p in paths])
     with torch.inference_mode():
         expected = model.image_vectors(trunk_activations(tower, pixels, 2), logits=None).numpy()

@@ -15,10 +15,10 @@ from retrieval.train.loop import TrainData, TrainSettings, ValData, train_heads,
 
 
 @pytest.fixture(scope="module")
-def small_flickr(data: Path, tmp_path_factory: pytest.TempPathFactory):
+def small_flickr(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """Cached features of 64 Flickr images: 48 for training, the last 16 for validation."""
     cache = tmp_path_factory.mktemp("features")
-    pairs = read_captions(data / "flickr8k_800" / "captions.csv").subset(range(64))
+    pairs = read_captions(data_dir / "flickr8k_800" / "captions.csv").subset(range(64))
     train, val = split_last(pairs, 16)
     feats = image_features(train.images, "efficientnet_lite0", cache)
     val_feats = image_features(val.images, "efficientnet_lite0", cache)
@@ -47,7 +47,7 @@ def test_training_lowers_loss_and_raises_validation_recall(small_flickr):
     assert result.best_val["R@1"] + result.best_val["R@5"] > before["R@1"] + before["R@5"]
 
 
-def test_checkpoint_round_trip_gives_identical_vectors(tmp_path: Path, data: Path):
+def test_checkpoint_round_trip_gives_identical_vectors(tmp_path: Path, data_dir: Path):
     torch.manual_seed(0)
     config = LiteConfig(model_id="lite-test", text_adapter=True, weights="w.safetensors")
     heads = build_heads(config)
@@ -67,15 +67,35 @@ def test_checkpoint_round_trip_gives_identical_vectors(tmp_path: Path, data: Pat
     np.testing.assert_array_equal(loaded_image, expected_image)
 
 
-def test_finetune_refuses_existing_output(tmp_path: Path, data: Path):
-    settings = FinetuneSettings(out=tmp_path, pairs=data / "flickr8k_800" / "captions.csv")
+def test_finetune_refuses_existing_output(tmp_path: Path, data_dir: Path):
+    settings = FinetuneSettings(out=tmp_path, pairs=data_dir / "flickr8k_800" / "captions.csv")
     with pytest.raises(MmsearchError, match="already exists"):
         finetune(settings)
 
 
-def test_finetune_refuses_unsupported_modes(tmp_path: Path, data: Path):
-    settings = FinetuneSettings(out=tmp_path / "new", labels=data / "caltech101" / "labels.csv", train="everything")
+def test_finetune_refuses_unsupported_modes(tmp_path: Path, data_dir: Path):
+    settings = FinetuneSettings(out=tmp_path / "new", labels=data_dir / "caltech101" / "labels.csv", train="everything")
     with pytest.raises(MmsearchError, match="unknown --train"):
         finetune(settings)
     with pytest.raises(MmsearchError, match="OpenCLIP"):
         finetune(FinetuneSettings(out=tmp_path / "new", pairs=Path("x.csv"), base="openclip:ViT-B-32/openai"))
+
+
+def test_finetune_crash_while_saving_leaves_no_model_folder(tmp_path: Path, captions_subset: Path, monkeypatch):
+    import retrieval.train.finetune as finetune_module
+
+    def crash(weights_dir: Path, *args) -> None:
+        weights_dir.mkdir(parents=True)
+        (weights_dir / "lite-ft.safetensors").write_bytes(b"half")
+        raise RuntimeError("killed while saving")
+
+    monkeypatch.setattr(finetune_module, "save_heads", crash)
+    out = tmp_path / "tuned"
+    with pytest.raises(RuntimeError, match="killed"):
+        finetune(FinetuneSettings(out=out, pairs=captions_subset, epochs=1, batch_size=16, val_fraction=0.25,
+                                  cache_dir=tmp_path / "cache"))
+    assert not out.exists()
+    monkeypatch.undo()
+    finetune(FinetuneSettings(out=out, pairs=captions_subset, epochs=1, batch_size=16, val_fraction=0.25,
+                              cache_dir=tmp_path / "cache"))  # the re-run is not blocked by the leftover
+    assert (out / "config.json").is_file() and not any(p.name.endswith(".partial") for p in tmp_path.iterdir())

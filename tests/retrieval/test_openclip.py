@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from retrieval.encoders.registry import load_encoder, model_id_of
+from tests.conftest import write_csv
 
 TINY = {
     "embed_dim": 32,
@@ -72,9 +73,8 @@ def test_finetune_openclip_projections_round_trip(tiny_arch: str, tmp_path: Path
     from retrieval.errors import MmsearchError
     from retrieval.train.finetune import FinetuneSettings, finetune
 
-    labels = tmp_path / "labels.csv"
-    rows = [f"{p},{p.parent.name}" for name in ("pizza", "crab", "laptop") for p in sorted((caltech_folder / name).iterdir())]
-    labels.write_text("path,label\n" + "\n".join(rows) + "\n")
+    rows = [[p, p.parent.name] for name in ("pizza", "crab", "laptop") for p in sorted((caltech_folder / name).iterdir())]
+    labels = write_csv(tmp_path / "labels.csv", ["path", "label"], rows)
     base = f"openclip:{tiny_arch}/random"
     with pytest.raises(MmsearchError, match="use --train heads"):
         finetune(FinetuneSettings(out=tmp_path / "lora", labels=labels, base=base, train="lora"))
@@ -95,3 +95,11 @@ def test_finetune_openclip_projections_round_trip(tiny_arch: str, tmp_path: Path
     assert not torch.equal(state["text_projection"], original.model.text_projection.detach())
     torch.testing.assert_close(tuned.model.text_projection.detach(), state["text_projection"])
     assert not np.allclose(tuned.encode_texts(["a crab"]), original.encode_texts(["a crab"]), atol=1e-4)
+
+
+def test_openclip_folder_with_incomplete_config_is_refused(tmp_path: Path) -> None:
+    from retrieval.errors import EncoderNotFoundError
+
+    (tmp_path / "config.json").write_text(json.dumps({"family": "openclip", "arch": "ViT-B-32"}))
+    with pytest.raises(EncoderNotFoundError, match="lacks tag, model_id, weights"):
+        load_encoder(str(tmp_path), device="cpu")
