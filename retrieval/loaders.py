@@ -16,6 +16,22 @@ if TYPE_CHECKING:
     from retrieval.encoders.base import AudioTransform, ImageTransform
 
 
+HASH_CHUNK = 1 << 20
+
+
+def file_sha256(path: str) -> str:
+    """Hex sha256 of a file read in chunks (audio files can be large); MediaDecodeError when it is empty."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    if size == 0:
+        raise MediaDecodeError(f"{path}: empty file")
+    return digest.hexdigest()
+
+
 @dataclass
 class LoadedFile:
     """A decoded file: one tensor per item (one for an image, one per window for audio)."""
@@ -36,7 +52,11 @@ class FailedFile:
 
 @dataclass(frozen=True)
 class FileLoader:
-    """Picklable callable run in DataLoader workers: read bytes once, hash them, decode, transform."""
+    """Picklable callable run in DataLoader workers: hash, decode and transform one file.
+
+    An image's bytes are read once for both the hash and the decode; audio is hashed and decoded
+    in blocks, so a long recording never sits in memory as raw bytes.
+    """
 
     image_transform: "ImageTransform | None"
     audio_transform: "AudioTransform | None"
@@ -46,14 +66,13 @@ class FileLoader:
 
     def __call__(self, facts: FileFacts) -> LoadedFile | FailedFile:
         try:
-            with open(facts.path, "rb") as handle:
-                data = handle.read()
-            if not data:
-                raise MediaDecodeError(f"{facts.path}: empty file")
-            digest = hashlib.sha256(data).hexdigest()
             if facts.modality == "image":
-                return self._image(facts, digest, data)
-            return self._audio(facts, digest)
+                with open(facts.path, "rb") as handle:
+                    data = handle.read()
+                if not data:
+                    raise MediaDecodeError(f"{facts.path}: empty file")
+                return self._image(facts, hashlib.sha256(data).hexdigest(), data)
+            return self._audio(facts, file_sha256(facts.path))
         except (MmsearchError, OSError) as err:
             return FailedFile(facts, str(err))
 

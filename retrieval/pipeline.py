@@ -233,22 +233,30 @@ class _BatchWriter:
         return True
 
     def _encode(self, files: list[LoadedFile]) -> list[np.ndarray]:
-        """Encode every item of `files` (grouped by modality); returns one (n_items, dim) array per file."""
+        """Encode every item of `files` (grouped by modality, at most `batch_size` items per encoder call);
+        returns one (n_items, dim) array per file."""
         import torch
 
-        out: list[np.ndarray | None] = [None] * len(files)
-        for modality, encode in (("image", self.encoder.encode_image_batch), ("audio", self.encoder.encode_audio_batch)):
+        encoders = {"image": self.encoder.encode_image_batch, "audio": self.encoder.encode_audio_batch}
+        unknown = {f.facts.modality for f in files} - set(encoders)
+        if unknown:
+            raise MmsearchError(f"cannot encode modality {', '.join(sorted(unknown))}")
+        out: list[np.ndarray] = [np.zeros((0, self.encoder.dim), np.float32)] * len(files)
+        for modality, encode in encoders.items():
             chosen = [i for i, f in enumerate(files) if f.facts.modality == modality]
-            if not chosen:
-                continue
             tensors = [t for i in chosen for t in files[i].tensors]
-            vectors = encode(torch.stack(tensors).to(self.encoder.device, non_blocking=True))
+            if not tensors:
+                continue
+            vectors = np.concatenate([
+                encode(torch.stack(tensors[start : start + self.batch_size]).to(self.encoder.device, non_blocking=True))
+                for start in range(0, len(tensors), self.batch_size)
+            ])
             offset = 0
             for i in chosen:
                 n = len(files[i].tensors)
                 out[i] = vectors[offset:offset + n]
                 offset += n
-        return [v for v in out if v is not None]
+        return out
 
 
 def _items_of(loaded: LoadedFile) -> list[NewItem]:

@@ -1,7 +1,12 @@
-"""Decode an audio file into a mono float32 waveform at a fixed sample rate."""
+"""Decode an audio file into a mono float32 waveform at a fixed sample rate.
+
+Files are read and resampled block by block, so memory stays near the size of the 16 kHz mono
+output even for hour-long multi-channel recordings.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +17,10 @@ from retrieval.errors import MediaDecodeError
 DEFAULT_SAMPLE_RATE = 16_000
 SILENCE_PEAK = 1e-4
 """Files whose absolute peak stays below this (full scale = 1.0) count as silent."""
+BLOCK_S = 10
+"""Seconds of audio read and resampled at a time."""
+MARGIN_S = 1
+"""Seconds of context on each side of a block while resampling (absorbs the FFT's edge effects)."""
 
 
 def load_audio(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarray:
@@ -24,18 +33,61 @@ def load_audio(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.n
     try:
         if path.stat().st_size == 0:
             raise MediaDecodeError(f"cannot decode audio {path}: empty file")
-        data, source_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as err:
+        with sf.SoundFile(str(path)) as handle:
+            source_rate = int(handle.samplerate)
+            blocks = _checked(_mono_blocks(handle, BLOCK_S * source_rate), path)
+            # sized from the header; a file cut short fills only the start of it
+            wave = np.empty(round(handle.frames * sample_rate / source_rate) + 1, dtype=np.float32)
+            filled = 0
+            for block in _resample_blocks(blocks, source_rate, sample_rate):
+                wave[filled : filled + len(block)] = block
+                filled += len(block)
+            wave = wave[:filled]
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError, MemoryError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise MediaDecodeError(f"cannot decode audio {path}: {reason}") from err
-    if data.size == 0:
+    if wave.size == 0:
         raise MediaDecodeError(f"cannot decode audio {path}: no samples")
-    mono = data.mean(axis=1)
-    if not np.isfinite(mono).all():
-        raise MediaDecodeError(f"cannot decode audio {path}: non-finite samples")
-    if float(np.abs(mono).max()) < SILENCE_PEAK:
+    if float(np.abs(wave).max()) < SILENCE_PEAK:
         raise MediaDecodeError(f"cannot decode audio {path}: silent")
-    return resample(mono, int(source_rate), sample_rate)
+    return wave
+
+
+def _mono_blocks(handle: sf.SoundFile, frames: int) -> Iterator[np.ndarray]:
+    """Consecutive mono blocks of `frames` samples (the last one shorter)."""
+    while True:
+        data = handle.read(frames, dtype="float32", always_2d=True)
+        if data.shape[0] == 0:
+            return
+        yield data.mean(axis=1)
+
+
+def _checked(blocks: Iterator[np.ndarray], path: Path) -> Iterator[np.ndarray]:
+    for block in blocks:
+        if not np.isfinite(block).all():
+            raise MediaDecodeError(f"cannot decode audio {path}: non-finite samples")
+        yield block
+
+
+def _resample_blocks(blocks: Iterator[np.ndarray], source_rate: int, target_rate: int) -> Iterator[np.ndarray]:
+    """Resample a stream of whole-second blocks (the last may be shorter), each with `MARGIN_S` of context."""
+    if source_rate == target_rate:
+        yield from blocks
+        return
+    margin = MARGIN_S * source_rate
+    ratio = target_rate / source_rate
+    before = np.zeros(0, np.float32)
+    current: np.ndarray | None = None
+    for following in blocks:
+        if current is not None:
+            segment = resample(np.concatenate([before, current, following[:margin]]), source_rate, target_rate)
+            start = round(len(before) * ratio)
+            yield segment[start : start + round(len(current) * ratio)]
+            before = current[-margin:]
+        current = following
+    if current is not None:
+        segment = resample(np.concatenate([before, current]), source_rate, target_rate)
+        yield segment[round(len(before) * ratio) :]
 
 
 def resample(wave: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
