@@ -19,7 +19,13 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from indexes.errors import CatalogVersionError, IndexLockedError, IndexMismatchError, IndexNotFoundError
+from indexes.errors import (
+    CatalogError,
+    CatalogVersionError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
 from indexes.sql_filter import validate_where
 
 SCHEMA_VERSION = 1
@@ -120,9 +126,12 @@ class Catalog:
             try:
                 con = duckdb.connect(str(self.path), read_only=read_only, config=config)
                 break
-            except duckdb.IOException as err:
-                if "lock" not in str(err).lower():
-                    raise
+            except duckdb.Error as err:
+                if not (isinstance(err, duckdb.IOException) and "lock" in str(err).lower()):
+                    reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+                    raise CatalogError(
+                        f"cannot open catalog {self.path}: {reason} (move it aside and run `mmsearch index` again)"
+                    ) from err
                 if time.monotonic() > deadline:
                     raise IndexLockedError(f"catalog {self.path} is locked by another process") from err
                 time.sleep(delay)
@@ -187,7 +196,7 @@ class Catalog:
             try:
                 stat = path.stat()
                 stats.append((stat.st_mtime_ns, stat.st_size))
-            except FileNotFoundError:
+            except OSError:  # missing, or its folder is not a folder
                 stats.append((0, 0))
         return tuple(stats)
 

@@ -23,3 +23,7 @@ class FilterError(MmsearchError):
 
 class IndexLockedError(MmsearchError):
     """Another process holds the catalog's write lock for too long."""
+
+
+class CatalogError(MmsearchError):
+    """The catalog file cannot be opened: damaged, or not a DuckDB database."""

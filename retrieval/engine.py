@@ -68,6 +68,8 @@ class Engine:
 
     def __init__(self, db: str | Path | None = None, model: str | None = None, device: str | None = None) -> None:
         self.db = Path(db).expanduser().resolve() if db else default_db().resolve()
+        if self.db.exists() and not self.db.is_dir():
+            raise MmsearchError(f"index location {self.db} is a file; an index is a folder")
         self.catalog = Catalog(self.db / CATALOG_FILE)
         self._model_name = model
         self._device = device

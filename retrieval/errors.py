@@ -1,6 +1,7 @@
 """Errors raised by the retrieval library (the base class comes from `indexes.errors`)."""
 
 from indexes.errors import (
+    CatalogError,
     CatalogVersionError,
     FilterError,
     IndexMismatchError,
@@ -9,6 +10,7 @@ from indexes.errors import (
 )
 
 __all__ = [
+    "CatalogError",
     "CatalogVersionError",
     "EncoderNotFoundError",
     "FilterError",

@@ -59,3 +59,22 @@ def test_openclip_pretrained_offline_says_how_to_use_a_file(runner, tmp_path: Pa
     assert result.exit_code == 1
     assert "pass it as a file: --model openclip:RN50/" in result.stderr
     assert not (tmp_path / "db" / "catalog.duckdb").exists()
+
+
+def test_index_location_that_is_a_file(runner, tmp_path: Path) -> None:
+    (tmp_path / "db").write_text("not an index")
+    for command in (["query", "a cat"], ["info"]):
+        result = runner.invoke(app, [*command, "--db", str(tmp_path / "db")])
+        assert result.exit_code == 1
+        assert result.stderr.strip() == f"error: index location {tmp_path / 'db'} is a file; an index is a folder"
+
+
+def test_damaged_catalog_gives_one_line(runner, tmp_path: Path, caltech_folder: Path) -> None:
+    db = tmp_path / "db"
+    db.mkdir()
+    (db / "catalog.duckdb").write_bytes(bytes(range(256)) * 400)
+    for command in (["query", "a cat"], ["info"], ["index", str(caltech_folder)]):
+        result = runner.invoke(app, [*command, "--db", str(db)])
+        assert result.exit_code == 1, command
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: cannot open catalog {db / 'catalog.duckdb'}"), lines
