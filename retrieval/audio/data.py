@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexes.atomic import atomic_path
 from retrieval.audio.decode import load_audio
 from retrieval.audio.prompts import DIGIT_WORDS, SPEECH_CAPTIONS, digit_captions
 
@@ -45,13 +46,13 @@ def text_key(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " "))).strip()
 
 
-def fsdd_clips(root: Path) -> list[Clip]:
-    """All 3,000 FSDD clips; speaker yweweler is the validation split."""
+def fsdd_clips(root: Path, holdout_speaker: str = FSDD_HOLDOUT_SPEAKER) -> list[Clip]:
+    """All 3,000 FSDD clips; `holdout_speaker` (yweweler unless told) is the validation split."""
     clips = []
     with open(root / "fsdd" / "labels.csv", newline="") as f:
         for row in csv.DictReader(f):
             digit = int(row["digit"])
-            split = "val" if row["speaker"] == FSDD_HOLDOUT_SPEAKER else "train"
+            split = "val" if row["speaker"] == holdout_speaker else "train"
             captions = tuple(digit_captions(digit))
             clips.append(Clip(root / "fsdd" / row["path"], captions, DIGIT_WORDS[digit], split, "fsdd"))
     return clips
@@ -108,10 +109,8 @@ def load_waves(clips: list[Clip], sample_rate: int, cache_dir: Path | None, trim
 
 def save_wave_list(path: Path, waves: list[np.ndarray], **extra: np.ndarray) -> None:
     """Store waveforms of different lengths (plus `extra` arrays) in one .npz, written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, samples=np.concatenate(waves), offsets=np.cumsum([0] + [len(w) for w in waves]), **extra)
-    tmp.replace(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, samples=np.concatenate(waves), offsets=np.cumsum([0] + [len(w) for w in waves]), **extra)
 
 
 def read_wave_list(data: "np.lib.npyio.NpzFile") -> list[np.ndarray]:

@@ -48,7 +48,7 @@ def load_audio(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.n
         raise MediaDecodeError(f"cannot decode audio {path}: {reason}") from err
     if wave.size == 0:
         raise MediaDecodeError(f"cannot decode audio {path}: no samples")
-    if float(np.abs(wave).max()) < SILENCE_PEAK:
+    if max(float(wave.max()), -float(wave.min())) < SILENCE_PEAK:  # no |wave| copy of a long file
         raise MediaDecodeError(f"cannot decode audio {path}: silent")
     return wave
 

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from indexes.atomic import atomic_path, atomic_write_text
 from retrieval.audio.features import LogMelTransform, MelConfig
 from retrieval.errors import EncoderNotFoundError
 
@@ -124,10 +125,10 @@ def save_audio_tower(tower: AudioTower, out_dir: str | Path, extra: dict | None 
     from safetensors.torch import save_file
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in tower.state_dict().items()}
-    save_file(state, str(out / WEIGHTS_FILE))
-    (out / CONFIG_FILE).write_text(json.dumps({**tower.config.to_dict(), **(extra or {})}, indent=2) + "\n")
+    with atomic_path(out / WEIGHTS_FILE) as tmp:
+        save_file(state, str(tmp))
+    atomic_write_text(out / CONFIG_FILE, json.dumps({**tower.config.to_dict(), **(extra or {})}, indent=2) + "\n")
 
 
 def has_shipped_audio_tower() -> bool:

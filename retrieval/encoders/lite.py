@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from indexes.atomic import atomic_path
 from retrieval.encoders.base import AudioTransform, Encoder, ImageTransform
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
 from retrieval.errors import EncoderNotFoundError
@@ -198,11 +199,9 @@ def save_heads(
 
     if not config.weights:
         raise EncoderNotFoundError("a lite config needs a weights file name to be saved")
-    weights_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in {**heads.state_dict(), **(tower_state or {})}.items()}
-    tmp = weights_dir / (config.weights + ".tmp")
-    save_file(state, str(tmp), metadata={"model_id": config.model_id})
-    tmp.replace(weights_dir / config.weights)
+    with atomic_path(weights_dir / config.weights) as tmp:
+        save_file(state, str(tmp), metadata={"model_id": config.model_id})
     config.write(weights_dir)
 
 

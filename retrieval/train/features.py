@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from indexes.atomic import atomic_path
 from retrieval.encoders.efficientnet import tower_spec, tower_transform
 from retrieval.media import load_image
 from retrieval.train.augment import AugmentTransform
@@ -109,13 +110,11 @@ def image_features(
         np.concatenate(activations) if tail_blocks else None,
     )
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
         arrays = {"pooled": features.pooled, "logits": features.logits}
         if tail_blocks:
             arrays["activations"] = features.activations
-        np.savez(tmp, **arrays)
-        tmp.replace(cache)
+        with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
     return features
 
 
@@ -128,8 +127,6 @@ def text_features(texts: Sequence[str], cache_dir: Path | None) -> np.ndarray:
         return np.load(cache)
     vectors = encode_minilm(texts)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npy")
-        np.save(tmp, vectors)
-        tmp.replace(cache)
+        with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, vectors)
     return vectors
