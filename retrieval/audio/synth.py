@@ -1,8 +1,9 @@
-"""Synthetic training speech: a generic English vocabulary spoken by many espeak-ng voices.
+"""Synthetic training speech: words spoken by many espeak-ng and flite voices.
 
 The recorded training data holds five male digit speakers and one female prompt voice. Synthetic speech
-adds thousands of words in dozens of accents, speeds and pitches, so the tower learns words rather than
-voices. Only training-time; needs the `espeak-ng` program (Debian/Ubuntu: `apt-get install espeak-ng`).
+adds voices (accents, speaking rates, pitches) so the tower learns words rather than voices: the digits in
+over a hundred voices, and optionally a generic vocabulary. Only training-time; needs the `espeak-ng` and
+`flite` programs (Debian/Ubuntu: `apt-get install espeak-ng flite`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import tempfile
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -76,41 +78,68 @@ def frequent_words(texts: Iterable[str], min_count: int = 3, limit: int = 1500) 
     return [w for w, c in counts.most_common(limit) if c >= min_count]
 
 
-def espeak_program() -> str:
-    """Path of espeak-ng, or one clear error saying how to install it."""
-    program = shutil.which("espeak-ng")
+FLITE_VOICES = ("kal16", "awb", "rms", "slt")
+"""flite's built-in English voices: four recorded speakers (US male, Scottish male, US male, US female)."""
+FLITE_STRETCH = (0.8, 0.95, 1.1, 1.3)
+FLITE_PITCH_HZ = (85, 110, 140, 180)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One synthetic clip to make: its text and the synthesiser command, `{out}` standing for the WAV path."""
+
+    text: str
+    command: tuple[str, ...]
+
+
+def synth_program(name: str) -> str:
+    """Path of the synthesiser `name` (espeak-ng or flite), or one clear error saying how to install it."""
+    program = shutil.which(name)
     if program is None:
-        raise MmsearchError("synthetic speech needs the espeak-ng program: apt-get install espeak-ng (or pass --synth 0)")
+        raise MmsearchError(
+            f"synthetic speech needs the {name} program: apt-get install {name} (or train with --synth 0 --digit-voices 0)"
+        )
     return program
 
 
-def synthesize(
-    texts: list[str], voices_per_text: int, sample_rate: int, cache_dir: Path | None, seed: int = 0
-) -> tuple[list[str], list[np.ndarray]]:
-    """Speak every text in `voices_per_text` random voices; returns (text per clip, waveform per clip).
+def espeak_utterances(texts: Iterable[str], voices_per_text: int, rng: np.random.Generator) -> list[Utterance]:
+    """Each text in `voices_per_text` random espeak-ng voices: accent + variant, 120-210 words/min, pitch 20-80."""
+    out = []
+    for text in texts:
+        for _ in range(voices_per_text):
+            voice = f"{rng.choice(ACCENTS)}+{rng.choice(VARIANTS)}"
+            speed, pitch = int(rng.integers(120, 211)), int(rng.integers(20, 81))
+            out.append(Utterance(text, ("espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", "{out}", text)))
+    return out
 
-    Voice = accent + variant, speed 120-210 words/min, pitch 20-80, all drawn from `seed`. Results are
-    cached as one .npz keyed by the inputs.
-    """
-    digest = hashlib.sha1(f"{voices_per_text}|{sample_rate}|{seed}|{'|'.join(texts)}".encode()).hexdigest()[:12]
+
+def flite_utterances(texts: Iterable[str]) -> list[Utterance]:
+    """Each text in every flite voice, at every speaking rate x mean pitch of the grid."""
+    return [
+        Utterance(text, ("flite", "-voice", voice, "--setf", f"duration_stretch={stretch}",
+                         "--setf", f"int_f0_target_mean={pitch}", "-o", "{out}", "-t", text))
+        for text in texts
+        for voice in FLITE_VOICES
+        for stretch in FLITE_STRETCH
+        for pitch in FLITE_PITCH_HZ
+    ]
+
+
+def speak(utterances: list[Utterance], sample_rate: int, cache_dir: Path | None) -> list[np.ndarray]:
+    """Run every utterance's synthesiser; waveforms at `sample_rate`, cached as one .npz keyed by the commands."""
+    digest = hashlib.sha1(f"{sample_rate}|{utterances!r}".encode()).hexdigest()[:12]
     cache = cache_dir / f"synth-{sample_rate}-{digest}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
-        data = np.load(cache)
-        return data["texts"].tolist(), read_wave_list(data)
-    program = espeak_program()
-    rng = np.random.default_rng(seed)
-    spoken, waves = [], []
+        return read_wave_list(np.load(cache))
+    programs = {name: synth_program(name) for name in {u.command[0] for u in utterances}}
+    waves = []
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "say.wav"
-        for text in texts:
-            for _ in range(voices_per_text):
-                voice = f"{rng.choice(ACCENTS)}+{rng.choice(VARIANTS)}"
-                speed, pitch = int(rng.integers(120, 211)), int(rng.integers(20, 81))
-                command = [program, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(out), text]
-                subprocess.run(command, check=True, capture_output=True, timeout=30)
-                spoken.append(text)
-                waves.append(load_audio(out, sample_rate))
+        out = str(Path(tmp) / "say.wav")
+        for utterance in utterances:
+            command = [programs[utterance.command[0]]] + [out if a == "{out}" else a for a in utterance.command[1:]]
+            subprocess.run(command, check=True, capture_output=True, timeout=30)
+            waves.append(load_audio(Path(out), sample_rate))
     if cache is not None:
-        save_wave_list(cache, waves, texts=np.array(spoken))
-    log.info("synthesised %d clips of %d texts", len(waves), len(texts))
-    return spoken, waves
+        save_wave_list(cache, waves)
+    log.info("synthesised %d clips", len(waves))
+    return waves

@@ -23,7 +23,7 @@ CONFIG_FILE = "config.json"
 class TowerConfig:
     """Architecture and feature settings, saved as config.json next to the weights."""
 
-    model_id: str = "audio-v1"
+    model_id: str = "audio-v2"
     dim: int = 384
     channels: tuple[int, ...] = (96, 144, 192)
     dilations: tuple[int, ...] = (1, 2, 4)

@@ -28,8 +28,8 @@ from retrieval.audio.data import (
 )
 from retrieval.audio.evaluate import digit_accuracy, embed_waves, text_to_audio_recall_at_1
 from retrieval.audio.features import LogMel, MelConfig, place_in_window
-from retrieval.audio.prompts import DIGIT_WORDS, SPEECH_CAPTIONS
-from retrieval.audio.synth import frequent_words, generic_vocabulary, synthesize
+from retrieval.audio.prompts import DIGIT_WORDS, SPEECH_CAPTIONS, digit_captions
+from retrieval.audio.synth import espeak_utterances, flite_utterances, frequent_words, generic_vocabulary, speak
 from retrieval.audio.tower import AudioTower, TowerConfig, save_audio_tower
 from retrieval.encoders.minilm import encode_minilm
 from retrieval.train.data import read_captions, split_last
@@ -50,7 +50,9 @@ class TrainSettings:
     batch_asterisk: int = 48
     batch_synth: int = 64
     synth_voices: int = 0
-    """espeak-ng voices per vocabulary word (0 = recorded speech only)."""
+    """espeak-ng voices per generic vocabulary word (0 = none)."""
+    digit_voices: int = 48
+    """espeak-ng voices per digit word, plus flite's voice grid; these clips join the FSDD draws (0 = none)."""
     lr: float = 2e-3
     weight_decay: float = 0.05
     warmup: int = 60
@@ -62,6 +64,8 @@ class TrainSettings:
     pairs: int = 3000
     seed: int = 0
     eval_every: int = 200
+    holdout_speaker: str = FSDD_HOLDOUT_SPEAKER
+    """The FSDD speaker never trained on (validation); another one measures generalisation to other voices."""
 
 
 class Augmenter:
@@ -140,16 +144,17 @@ class Trainer:
         self.gen = torch.Generator().manual_seed(settings.seed)
         torch.manual_seed(settings.seed)
         sr = config.mel.sample_rate
-        clips = fsdd_clips(data_root) + asterisk_clips(data_root)
+        clips = fsdd_clips(data_root, settings.holdout_speaker) + asterisk_clips(data_root)
         self.train = [c for c in clips if c.split == "train"]
         self.val_fsdd = [c for c in clips if c.split == "val" and c.source == "fsdd"]
         self.val_asterisk = [c for c in clips if c.split == "val" and c.source == "asterisk"]
         self.train_waves = load_waves(self.train, sr, cache_dir, trim=True)
         self._add_synthetic(data_root, cache_dir)
+        self._add_synthetic_digits(cache_dir)
         self.val_fsdd_waves = load_waves(self.val_fsdd, sr, cache_dir, trim=False)
         self.val_asterisk_waves = load_waves(self.val_asterisk, sr, cache_dir, trim=False)
         self._embed_captions()
-        self.fsdd_idx = np.array([i for i, c in enumerate(self.train) if c.source == "fsdd"])
+        self.fsdd_idx = np.array([i for i, c in enumerate(self.train) if c.source in ("fsdd", "synth-digit")])
         self.asterisk_idx = np.array([i for i, c in enumerate(self.train) if c.source == "asterisk"])
         self.synth_idx = np.array([i for i, c in enumerate(self.train) if c.source == "synth"], dtype=np.int64)
         self._build_pairs(settings.pairs if settings.pair_prob > 0 else 0)
@@ -168,12 +173,25 @@ class Trainer:
         flickr_train, _ = split_last(flickr, FLICKR_VAL_IMAGES)
         transcripts = [c.captions[0] for c in self.train if c.source == "asterisk"]
         texts = list(dict.fromkeys(generic_vocabulary() + frequent_words(flickr_train.texts) + transcripts))
-        sr = self.config.mel.sample_rate
-        spoken, waves = synthesize(texts, self.settings.synth_voices, sr, cache_dir, self.settings.seed)
-        for text, wave in zip(spoken, waves):
-            captions = tuple(c.format(text) for c in SPEECH_CAPTIONS)
-            self.train.append(Clip(Path("synth", text), captions, text_key(text), "train", "synth"))
-            self.train_waves.append(trim_silence(wave, sr))
+        rng = np.random.default_rng(self.settings.seed)
+        utterances = espeak_utterances(texts, self.settings.synth_voices, rng)
+        for utterance, wave in zip(utterances, speak(utterances, self.config.mel.sample_rate, cache_dir)):
+            captions = tuple(c.format(utterance.text) for c in SPEECH_CAPTIONS)
+            self._append(Clip(Path("synth", utterance.text), captions, text_key(utterance.text), "train", "synth"), wave)
+
+    def _add_synthetic_digits(self, cache_dir: Path | None) -> None:
+        """Append the ten digit words in many synthetic voices; they are drawn together with the FSDD clips."""
+        if self.settings.digit_voices <= 0:
+            return
+        rng = np.random.default_rng(self.settings.seed + 1)
+        utterances = espeak_utterances(DIGIT_WORDS, self.settings.digit_voices, rng) + flite_utterances(DIGIT_WORDS)
+        for utterance, wave in zip(utterances, speak(utterances, self.config.mel.sample_rate, cache_dir)):
+            captions = tuple(digit_captions(DIGIT_WORDS.index(utterance.text)))
+            self._append(Clip(Path("synth", utterance.text), captions, utterance.text, "train", "synth-digit"), wave)
+
+    def _append(self, clip: Clip, wave: np.ndarray) -> None:
+        self.train.append(clip)
+        self.train_waves.append(trim_silence(wave, self.config.mel.sample_rate))
 
     def _embed_captions(self) -> None:
         captions = sorted({cap for c in self.train for cap in c.captions})
@@ -264,7 +282,7 @@ class Trainer:
         digits = [DIGIT_WORDS.index(c.key) for c in self.val_fsdd]
         asterisk = embed_waves(self.tower, self.val_asterisk_waves)
         return {
-            "fsdd_yweweler_zero_shot_acc": digit_accuracy(fsdd, digits),
+            f"fsdd_{self.settings.holdout_speaker}_zero_shot_acc": digit_accuracy(fsdd, digits),
             "asterisk_heldout_t2a_r1": text_to_audio_recall_at_1(
                 self.val_text, asterisk, [c.key for c in self.val_asterisk]
             ),
@@ -299,11 +317,11 @@ class Trainer:
         return self.tower.eval(), metrics
 
 
-def holdout_record(data_root: Path) -> dict:
+def holdout_record(data_root: Path, fsdd_speaker: str) -> dict:
     """Which clips were never trained on, for config.json."""
     held = [c for c in asterisk_clips(data_root) if c.split == "val"]
     return {
-        "fsdd_speaker": FSDD_HOLDOUT_SPEAKER,
+        "fsdd_speaker": fsdd_speaker,
         "asterisk_seed": ASTERISK_HOLDOUT_SEED,
         "asterisk_paths": [c.path.relative_to(data_root / "asterisk_prompts_en").as_posix() for c in held],
     }
@@ -322,6 +340,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-mel-mean", action="store_true", help="cepstral mean normalisation per mel band")
     parser.add_argument("--seed", type=int, default=TrainSettings.seed)
     parser.add_argument("--synth", type=int, default=TrainSettings.synth_voices, help="espeak-ng voices per word (0: none)")
+    parser.add_argument(
+        "--digit-voices", type=int, default=TrainSettings.digit_voices,
+        help="espeak-ng voices per digit word, plus flite's voices (0: recorded digits only)",
+    )
+    parser.add_argument("--holdout-speaker", default=FSDD_HOLDOUT_SPEAKER, help="FSDD speaker never trained on")
     parser.add_argument("--batch-synth", type=int, default=TrainSettings.batch_synth, help="synthetic clips per batch")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy 2-core box)")
     args = parser.parse_args(argv)
@@ -330,11 +353,11 @@ def main(argv: list[str] | None = None) -> None:
     settings = TrainSettings(
         steps=args.steps, ctc_weight=args.ctc_weight, bank_weight=args.bank_weight,
         pair_prob=args.pair_prob, speed=tuple(args.speed), seed=args.seed, synth_voices=args.synth,
-        batch_synth=args.batch_synth,
+        batch_synth=args.batch_synth, digit_voices=args.digit_voices, holdout_speaker=args.holdout_speaker,
     )
     config = TowerConfig(mel=MelConfig(per_mel_mean=args.per_mel_mean))
     tower, metrics = Trainer(args.data, args.cache, settings, config).run()
-    extra = {"metrics": metrics, "train_settings": settings.__dict__, "holdout": holdout_record(args.data)}
+    extra = {"metrics": metrics, "train_settings": settings.__dict__, "holdout": holdout_record(args.data, settings.holdout_speaker)}
     save_audio_tower(tower, args.out, extra)
     log.info("saved %s: %s", args.out, metrics)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from retrieval.audio.tower import audio_tower_config
 from retrieval.encoders.lite import LiteConfig, LiteEncoder, build_heads, save_heads
 from retrieval.errors import MmsearchError
 from retrieval.train.data import read_captions, split_last
@@ -56,7 +57,7 @@ def test_checkpoint_round_trip_gives_identical_vectors(tmp_path: Path, data_dir:
             p.add_(0.01 * torch.randn_like(p))
     save_heads(tmp_path, heads, config)
     encoder = LiteEncoder(weights_dir=tmp_path)
-    assert encoder.model_id == "lite-test+audio-v1"
+    assert encoder.model_id == f"lite-test+{audio_tower_config().model_id}"
     raw = torch.nn.functional.normalize(torch.randn(3, 384), dim=1)
     with torch.inference_mode():
         expected_text = heads.text_vectors(raw).numpy()
