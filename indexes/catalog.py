@@ -129,9 +129,7 @@ class Catalog:
             except duckdb.Error as err:
                 if not (isinstance(err, duckdb.IOException) and "lock" in str(err).lower()):
                     reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-                    raise CatalogError(
-                        f"cannot open catalog {self.path}: {reason} (move it aside and run `mmsearch index` again)"
-                    ) from err
+                    raise CatalogError(f"cannot open catalog {self.path}: {reason}") from err
                 if time.monotonic() > deadline:
                     raise IndexLockedError(f"catalog {self.path} is locked by another process") from err
                 time.sleep(delay)

@@ -97,7 +97,8 @@ def synth_program(name: str) -> str:
     program = shutil.which(name)
     if program is None:
         raise MmsearchError(
-            f"synthetic speech needs the {name} program: apt-get install {name} (or train with --synth 0 --digit-voices 0)"
+            f"synthetic speech needs the {name} program: apt-get install {name} "
+            "(or train with --synth 0 --digit-voices 0)"
         )
     return program
 
@@ -109,7 +110,8 @@ def espeak_utterances(texts: Iterable[str], voices_per_text: int, rng: np.random
         for _ in range(voices_per_text):
             voice = f"{rng.choice(ACCENTS)}+{rng.choice(VARIANTS)}"
             speed, pitch = int(rng.integers(120, 211)), int(rng.integers(20, 81))
-            out.append(Utterance(text, ("espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", "{out}", text)))
+            command = ("espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", "{out}", text)
+            out.append(Utterance(text, command))
     return out
 
 

@@ -177,7 +177,8 @@ class Trainer:
         utterances = espeak_utterances(texts, self.settings.synth_voices, rng)
         for utterance, wave in zip(utterances, speak(utterances, self.config.mel.sample_rate, cache_dir)):
             captions = tuple(c.format(utterance.text) for c in SPEECH_CAPTIONS)
-            self._append(Clip(Path("synth", utterance.text), captions, text_key(utterance.text), "train", "synth"), wave)
+            clip = Clip(Path("synth", utterance.text), captions, text_key(utterance.text), "train", "synth")
+            self._append(clip, wave)
 
     def _add_synthetic_digits(self, cache_dir: Path | None) -> None:
         """Append the ten digit words in many synthetic voices; they are drawn together with the FSDD clips."""
@@ -357,7 +358,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     config = TowerConfig(mel=MelConfig(per_mel_mean=args.per_mel_mean))
     tower, metrics = Trainer(args.data, args.cache, settings, config).run()
-    extra = {"metrics": metrics, "train_settings": settings.__dict__, "holdout": holdout_record(args.data, settings.holdout_speaker)}
+    holdout = holdout_record(args.data, settings.holdout_speaker)
+    extra = {"metrics": metrics, "train_settings": settings.__dict__, "holdout": holdout}
     save_audio_tower(tower, args.out, extra)
     log.info("saved %s: %s", args.out, metrics)
 
