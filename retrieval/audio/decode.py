@@ -35,7 +35,7 @@ def load_audio(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.n
             raise MediaDecodeError(f"cannot decode audio {path}: empty file")
         with sf.SoundFile(str(path)) as handle:
             source_rate = int(handle.samplerate)
-            blocks = _checked(_mono_blocks(handle, BLOCK_S * source_rate), path)
+            blocks = _mono_blocks(handle, BLOCK_S * source_rate, path)
             # sized from the header; a file cut short fills only the start of it
             wave = np.empty(round(handle.frames * sample_rate / source_rate) + 1, dtype=np.float32)
             filled = 0
@@ -53,20 +53,16 @@ def load_audio(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.n
     return wave
 
 
-def _mono_blocks(handle: sf.SoundFile, frames: int) -> Iterator[np.ndarray]:
-    """Consecutive mono blocks of `frames` samples (the last one shorter)."""
+def _mono_blocks(handle: sf.SoundFile, frames: int, path: Path) -> Iterator[np.ndarray]:
+    """Consecutive mono blocks of `frames` samples (the last one shorter); non-finite samples raise."""
     while True:
         data = handle.read(frames, dtype="float32", always_2d=True)
         if data.shape[0] == 0:
             return
-        yield data.mean(axis=1)
-
-
-def _checked(blocks: Iterator[np.ndarray], path: Path) -> Iterator[np.ndarray]:
-    for block in blocks:
-        if not np.isfinite(block).all():
+        mono = data.mean(axis=1)
+        if not np.isfinite(mono).all():
             raise MediaDecodeError(f"cannot decode audio {path}: non-finite samples")
-        yield block
+        yield mono
 
 
 def _resample_blocks(blocks: Iterator[np.ndarray], source_rate: int, target_rate: int) -> Iterator[np.ndarray]:

@@ -81,3 +81,12 @@ def test_long_file_decodes_in_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert wave.shape == (seconds * 16_000,)
     assert peak < 0.75 * decoded_stereo_bytes, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_non_finite_samples_raise(tmp_path: Path) -> None:
+    wave = np.full(8000, 0.1, dtype=np.float32)
+    wave[100] = np.nan
+    path = tmp_path / "nan.wav"
+    sf.write(str(path), wave, 8000, subtype="FLOAT")
+    with pytest.raises(MediaDecodeError, match="non-finite"):
+        load_audio(path)
