@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/audio_speakers.py [--speakers yweweler,theo] [--extra 'synth/*.wav'] [--steps 600]
 
 For each held-out speaker, a fresh `AudioTower` with a 10-way linear layer is trained as a digit classifier
-(cross-entropy, the training augmentations of `retrieval.audio.train`) on the other five speakers and scored
+(cross-entropy, the training augmentations of `recipes.audio.train`) on the other five speakers and scored
 on all 500 clips of the held-out one. It is a fast proxy (about a minute per speaker on one core) for the
 question the shipped tower's FSDD target asks, and it shows how much the answer depends on the speaker.
 `--extra` adds labelled clips (file names start with the digit word, e.g. `seven_rms_1.1.wav`), such as
@@ -22,12 +22,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from retrieval.audio.data import fsdd_clips, trim_silence
-from retrieval.audio.decode import load_audio
-from retrieval.audio.features import LogMel, MelConfig, place_in_window
-from retrieval.audio.prompts import DIGIT_WORDS
-from retrieval.audio.tower import AudioTower, TowerConfig
-from retrieval.audio.train import Augmenter, spec_augment
+from recipes.audio.data import fsdd_clips, trim_silence
+from retrieval.media.audio import load_audio
+from retrieval.encoders.log_mel import LogMel, MelConfig, place_in_window
+from recipes.audio.prompts import DIGIT_WORDS
+from retrieval.encoders.audio import AudioTower, TowerConfig
+from recipes.audio.train import Augmenter, spec_augment
 
 SAMPLE_RATE = 16_000
 MEL = MelConfig(window_s=1.0)

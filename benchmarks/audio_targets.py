@@ -15,7 +15,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from retrieval.audio.data import asterisk_clips, fsdd_clips
+from recipes.audio.data import asterisk_clips, fsdd_clips
 from retrieval.encoders.registry import load_encoder
 from retrieval.evaluation.runs import eval_retrieval, eval_zeroshot
 

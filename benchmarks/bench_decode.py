@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from retrieval.audio.decode import load_audio, resample
+from retrieval.media.audio import load_audio, resample
 
 SOURCE_RATE = 44_100
 TARGET_RATE = 16_000

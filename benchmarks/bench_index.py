@@ -21,8 +21,8 @@ import torch
 
 from retrieval.encoders.registry import load_encoder
 from retrieval.engine import Engine
-from retrieval.media import load_image
-from retrieval.pipeline import IndexSettings
+from retrieval.media.image import load_image
+from retrieval.ingest.run import IndexSettings
 
 
 def make_folder(source: Path, target: Path, copies: int) -> list[Path]:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from retrieval.engine import Engine
-from retrieval.prompts import clean_label
+from retrieval.query.prompts import clean_label
 
 
 def main() -> None:

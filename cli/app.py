@@ -55,7 +55,7 @@ def index(
     as_json: bool = JsonOption,
 ) -> None:
     """Index images (and audio) under PATHS; re-running only embeds new or changed files."""
-    from retrieval.pipeline import IndexSettings
+    from retrieval.ingest.run import IndexSettings
 
     def action() -> None:
         engine = _engine(db, model)
@@ -159,7 +159,7 @@ def classify_command(
     from retrieval.errors import MmsearchError
 
     def action() -> None:
-        from retrieval.classify import classify_inputs
+        from retrieval.query.zeroshot import classify_inputs
         from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder
 
         names = _labels(labels, labels_file)

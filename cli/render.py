@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from retrieval.classify import Classification
+    from retrieval.query.zeroshot import Classification
     from retrieval.engine import IndexInfo
-    from retrieval.pipeline import IndexReport
+    from retrieval.ingest.run import IndexReport
     from retrieval.types import SearchHit
 
 

@@ -14,12 +14,12 @@ __all__ = ["Engine", "IndexSettings", "SearchHit", "load_encoder"]
 if TYPE_CHECKING:
     from retrieval.encoders.registry import load_encoder
     from retrieval.engine import Engine
-    from retrieval.pipeline import IndexSettings
+    from retrieval.ingest.run import IndexSettings
     from retrieval.types import SearchHit
 
 _LAZY = {
     "Engine": "retrieval.engine",
-    "IndexSettings": "retrieval.pipeline",
+    "IndexSettings": "retrieval.ingest.run",
     "SearchHit": "retrieval.types",
     "load_encoder": "retrieval.encoders.registry",
 }

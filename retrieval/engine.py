@@ -22,16 +22,18 @@ from indexes.faiss_store import FaissStore
 from indexes.sync import AUTO, sync_store
 from retrieval.encoders.base import Encoder
 from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder, model_id_of, parse_model
-from retrieval.pipeline import IndexReport, IndexSettings, ProgressCallback, run_index, scan_for
-from retrieval.embed import embed_inputs
-from retrieval.caption_indexer import caption_paths, index_caption_files
-from retrieval.errors import IndexMismatchError, MmsearchError
-from retrieval.scan import resolve_roots
-from retrieval.search import SearchSettings, search_vector
+from retrieval.ingest.run import IndexReport, IndexSettings, ProgressCallback, run_index, scan_for
+from retrieval.query.embed import embed_inputs
+from retrieval.ingest.captions import caption_paths, index_caption_files
+from retrieval.errors import IndexMismatchError, ItemNotFoundError, MmsearchError
+from retrieval.media.scan import resolve_roots
+from retrieval.query.search import SearchSettings, search_vector
 from retrieval.types import Modality, SearchHit
 
 if TYPE_CHECKING:
     from PIL import Image
+
+    from retrieval.query.zeroshot import Classification
 
 CATALOG_FILE = "catalog.duckdb"
 VECTORS_FILE = "vectors.faiss"
@@ -144,6 +146,36 @@ class Engine:
         if where:
             validate_where(where, frozenset(ITEM_COLUMNS))
         return search_vector(self.catalog, self._current_store(), self.embed_query(query), settings)
+
+    def similar(
+        self, item_id: int, k: int = 10, where: str | None = None, threshold: float | None = None,
+        modality: Modality | None = None,
+    ) -> list[SearchHit]:
+        """Items nearest to stored item `item_id`, by its catalog vector (no re-encoding)."""
+        ids, vectors = self.catalog.vectors([item_id])
+        if not len(ids):
+            raise ItemNotFoundError(f"no item with id {item_id}")
+        return self.search(vectors[0], k=k, where=where, threshold=threshold, modality=modality)
+
+    def item(self, item_id: int) -> dict[str, object]:
+        """The catalog row of one item (without its vector); raises ItemNotFoundError."""
+        row = self.catalog.rows([item_id]).get(item_id)
+        if row is None:
+            raise ItemNotFoundError(f"no item with id {item_id}")
+        return row
+
+    def classify(
+        self,
+        items: "list[object]",
+        labels: list[str],
+        templates: list[str] | None = None,
+        top_k: int = 5,
+        threshold: float | None = None,
+    ) -> "list[Classification]":
+        """Zero-shot classification of files, folders, PIL images or arrays among `labels`."""
+        from retrieval.query.zeroshot import classify_inputs
+
+        return classify_inputs(self.encoder, items, labels, templates, top_k, threshold)
 
     def embed_query(self, query: "str | Path | Image.Image | np.ndarray") -> np.ndarray:
         """The normalised query vector: text (str), an image or audio file (Path), a PIL image, or a vector."""

@@ -16,6 +16,7 @@ __all__ = [
     "FilterError",
     "IndexMismatchError",
     "IndexNotFoundError",
+    "ItemNotFoundError",
     "MediaDecodeError",
     "MissingDependencyError",
     "MmsearchError",
@@ -33,6 +34,10 @@ class MissingDependencyError(MmsearchError):
 
 class MediaDecodeError(MmsearchError):
     """A file cannot be decoded as the media type its extension promises."""
+
+
+class ItemNotFoundError(MmsearchError):
+    """No catalog item has the requested id."""
 
 
 class ModalityNotSupportedError(MmsearchError):

@@ -244,7 +244,7 @@ class LiteEncoder(Encoder):
 
     def _attach_audio(self) -> None:
         """Add the shipped audio tower (raw MiniLM space, then this model's text adapter) when present."""
-        from retrieval.audio.tower import audio_tower_config
+        from retrieval.encoders.audio import audio_tower_config
 
         audio = audio_tower_config()
         if audio is None:
@@ -310,7 +310,7 @@ class LiteEncoder(Encoder):
     def audio_tower(self) -> "torch.nn.Module":
         """The audio tower (loaded on first use)."""
         if self._audio is None:
-            from retrieval.audio.tower import load_audio_tower
+            from retrieval.encoders.audio import load_audio_tower
 
             self._audio = load_audio_tower().to(self.device)
         return self._audio
@@ -318,7 +318,7 @@ class LiteEncoder(Encoder):
     def audio_transform(self) -> AudioTransform:
         if "audio" not in self.modalities:
             raise self._no_tower("audio")
-        from retrieval.audio.features import LogMelTransform
+        from retrieval.encoders.log_mel import LogMelTransform
 
         return LogMelTransform(self._audio_mel)
 

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrieval.csv_rows import read_rows
+from retrieval.media.text import read_rows
 from retrieval.errors import MmsearchError
-from retrieval.classify import default_templates
-from retrieval.embed import embed_inputs, input_modality
+from retrieval.query.zeroshot import default_templates
+from retrieval.query.embed import embed_inputs, input_modality
 from retrieval.evaluation.metrics import image_to_text_recall, text_to_image_recall, topk_accuracy
 from retrieval.types import Vectors
-from retrieval.zeroshot import build_classifier, probabilities
+from retrieval.query.zeroshot import build_classifier, probabilities
 
 if TYPE_CHECKING:
     from retrieval.encoders.base import Encoder

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.csv_rows import read_rows
+from retrieval.media.text import read_rows
 from retrieval.errors import MmsearchError
-from retrieval.prompts import TRAIN_TEMPLATES, fill_templates
+from retrieval.query.prompts import TRAIN_TEMPLATES, fill_templates
 
 EXCLUDED_LABELS = frozenset({"BACKGROUND_Google"})
 """Labels that are not object classes (never turned into captions)."""

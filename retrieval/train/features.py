@@ -13,7 +13,7 @@ import numpy as np
 
 from indexes.atomic import atomic_path
 from retrieval.encoders.efficientnet import tower_spec, tower_transform
-from retrieval.media import load_image
+from retrieval.media.image import load_image
 from retrieval.train.augment import AugmentTransform
 
 if TYPE_CHECKING:

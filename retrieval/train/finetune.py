@@ -17,7 +17,7 @@ import torch
 from retrieval.encoders.base import Encoder
 from retrieval.encoders.lite import TOWER_PREFIX, LiteEncoder, save_heads, weights_digest
 from retrieval.errors import MmsearchError
-from retrieval.prompts import IMAGE_TEMPLATES, TRAIN_TEMPLATES
+from retrieval.query.prompts import IMAGE_TEMPLATES, TRAIN_TEMPLATES
 from retrieval.train.data import PairSet, read_captions, read_labels
 from retrieval.train.features import Progress, image_features, text_features
 from retrieval.train.job import FinetuneJob

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 from retrieval.encoders.lite import weights_digest
 from retrieval.encoders.openclip import TUNED_CONFIG, OpenClipEncoder, is_checkpoint_path
 from retrieval.errors import MmsearchError
-from retrieval.media import load_image
+from retrieval.media.image import load_image
 from retrieval.train.data import PairSet
 from retrieval.train.features import Progress
 from retrieval.train.job import FinetuneJob

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from retrieval.audio.decode import load_audio, resample
+from retrieval.media.audio import load_audio, resample
 from retrieval.errors import MediaDecodeError
 
 

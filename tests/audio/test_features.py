@@ -3,7 +3,7 @@ import pickle
 import numpy as np
 import torch
 
-from retrieval.audio.features import LogMelTransform, MelConfig
+from retrieval.encoders.log_mel import LogMelTransform, MelConfig
 
 
 def test_log_mel_shape_and_finite() -> None:

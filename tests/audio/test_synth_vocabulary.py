@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.audio.synth import (
+from recipes.audio.synth import (
     FLITE_PITCH_HZ,
     FLITE_STRETCH,
     FLITE_VOICES,

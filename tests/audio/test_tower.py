@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from retrieval.audio.decode import load_audio
-from retrieval.audio.evaluate import embed_waves, zero_shot_classifier
-from retrieval.audio.prompts import DIGIT_WORDS
-from retrieval.audio.tower import has_shipped_audio_tower, load_audio_tower
+from retrieval.media.audio import load_audio
+from recipes.audio.evaluate import embed_waves, zero_shot_classifier
+from recipes.audio.prompts import DIGIT_WORDS
+from retrieval.encoders.audio import has_shipped_audio_tower, load_audio_tower
 
 pytestmark = pytest.mark.skipif(not has_shipped_audio_tower(), reason="no shipped audio weights")
 

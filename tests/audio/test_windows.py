@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from retrieval.audio.windows import split_windows
+from retrieval.media.audio import split_windows
 
 
 def test_long_file_windows_cover_it_exactly() -> None:

@@ -9,9 +9,9 @@ import soundfile as sf
 import torch
 
 from retrieval import Engine
-from retrieval.audio.decode import load_audio
-from retrieval.audio.windows import split_windows
-from retrieval.pipeline import IndexSettings
+from retrieval.media.audio import load_audio
+from retrieval.media.audio import split_windows
+from retrieval.ingest.run import IndexSettings
 
 
 def test_long_recording_is_encoded_in_batches(tmp_path: Path, data_dir: Path, monkeypatch) -> None:

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from retrieval.encoders.efficientnet import load_tower, trunk_activations
 from retrieval.encoders.lite import LiteConfig, LiteEncoder, build_heads, save_heads
-from retrieval.media import load_image
+from retrieval.media.image import load_image
 from retrieval.train.finetune import FinetuneSettings, finetune
 from retrieval.train.lora import LoRAConv1x1, add_lora, merge_lora
 from retrieval.train.tower_tuning import TailHeads, trainable_tail, tuned_tower_state

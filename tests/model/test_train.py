@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from retrieval.audio.tower import audio_tower_config
+from retrieval.encoders.audio import audio_tower_config
 from retrieval.encoders.lite import LiteConfig, LiteEncoder, build_heads, save_heads
 from retrieval.errors import MmsearchError
 from retrieval.train.data import read_captions, split_last

@@ -1,15 +1,6 @@
-"""Text templates for audio: zero-shot classification prompts and the training captions for digits."""
+"""Training captions of the audio recipe: spoken digits and prompts."""
 
 from __future__ import annotations
-
-AUDIO_TEMPLATES: list[str] = [
-    "the sound of {}",
-    "someone saying {}",
-    "a voice saying {}",
-    "a recording of the word {}",
-    "{}",
-]
-"""Default zero-shot templates: average MiniLM(template.format(label)) over these per label."""
 
 DIGIT_WORDS: list[str] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 

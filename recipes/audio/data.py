@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from indexes.atomic import atomic_path
-from retrieval.audio.decode import load_audio
-from retrieval.audio.prompts import DIGIT_WORDS, SPEECH_CAPTIONS, digit_captions
+from retrieval.media.audio import load_audio
+from recipes.audio.prompts import DIGIT_WORDS, SPEECH_CAPTIONS, digit_captions
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from retrieval.errors import MediaDecodeError, MmsearchError
-from retrieval.scan import FileFacts
+from retrieval.media.scan import FileFacts
 
 if TYPE_CHECKING:
     import torch
@@ -77,7 +77,7 @@ class FileLoader:
             return FailedFile(facts, str(err))
 
     def _image(self, facts: FileFacts, digest: str, data: bytes) -> LoadedFile:
-        from retrieval.media import decode_image
+        from retrieval.media.image import decode_image
 
         if self.image_transform is None:
             raise MediaDecodeError(f"{facts.path}: this model has no image tower")
@@ -85,8 +85,8 @@ class FileLoader:
         return LoadedFile(facts, digest, [self.image_transform(image)], [{"width": width, "height": height}])
 
     def _audio(self, facts: FileFacts, digest: str) -> LoadedFile:
-        from retrieval.audio.decode import load_audio
-        from retrieval.audio.windows import split_windows
+        from retrieval.media.audio import load_audio
+        from retrieval.media.audio import split_windows
 
         if self.audio_transform is None:
             raise MediaDecodeError(f"{facts.path}: this model has no audio tower")

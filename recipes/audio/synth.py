@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.audio.data import read_wave_list, save_wave_list
-from retrieval.audio.decode import load_audio
-from retrieval.audio.prompts import DIGIT_WORDS
+from recipes.audio.data import read_wave_list, save_wave_list
+from retrieval.media.audio import load_audio
+from recipes.audio.prompts import DIGIT_WORDS
 from retrieval.errors import MmsearchError
 
 log = logging.getLogger(__name__)

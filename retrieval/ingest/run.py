@@ -18,8 +18,8 @@ import numpy as np
 from indexes.catalog import Catalog, NewItem, StoredFile
 from retrieval.encoders.base import Encoder
 from retrieval.errors import MmsearchError
-from retrieval.loaders import FailedFile, FileLoader, LoadedFile
-from retrieval.scan import FileFacts, scan
+from retrieval.ingest.load import FailedFile, FileLoader, LoadedFile
+from retrieval.media.scan import FileFacts, scan
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from retrieval.audio.decode import load_audio
-from retrieval.audio.prompts import AUDIO_TEMPLATES, DIGIT_WORDS
-from retrieval.audio.tower import AudioTower, load_audio_tower
+from retrieval.media.audio import load_audio
+from recipes.audio.prompts import DIGIT_WORDS
+from retrieval.query.prompts import AUDIO_TEMPLATES
+from retrieval.encoders.audio import AudioTower, load_audio_tower
 from retrieval.encoders.base import normalize
 from retrieval.encoders.minilm import encode_minilm
 
@@ -56,7 +57,7 @@ def text_to_audio_recall_at_1(text_vectors: np.ndarray, audio_vectors: np.ndarra
 
 def evaluate_tower(tower: AudioTower, data_root: Path) -> dict[str, float]:
     """Both validation metrics of `tower` on the held-out clips under `data_root`."""
-    from retrieval.audio.data import asterisk_clips, fsdd_clips
+    from recipes.audio.data import asterisk_clips, fsdd_clips
 
     fsdd = [c for c in fsdd_clips(data_root) if c.split == "val"]
     asterisk = [c for c in asterisk_clips(data_root) if c.split == "val"]

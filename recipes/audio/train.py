@@ -1,6 +1,6 @@
 """Train the audio tower contrastively against frozen MiniLM caption embeddings.
 
-    .venv/bin/python -m retrieval.audio.train --data ../shared/data --out retrieval/models/audio
+    .venv/bin/python -m recipes.audio.train --data ../shared/data --out retrieval/models/audio
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from retrieval.audio.data import (
+from recipes.audio.data import (
     ASTERISK_HOLDOUT_SEED,
     FSDD_HOLDOUT_SPEAKER,
     Clip,
@@ -26,11 +26,11 @@ from retrieval.audio.data import (
     text_key,
     trim_silence,
 )
-from retrieval.audio.evaluate import digit_accuracy, embed_waves, text_to_audio_recall_at_1
-from retrieval.audio.features import LogMel, MelConfig, place_in_window
-from retrieval.audio.prompts import DIGIT_WORDS, SPEECH_CAPTIONS, digit_captions
-from retrieval.audio.synth import espeak_utterances, flite_utterances, frequent_words, generic_vocabulary, speak
-from retrieval.audio.tower import AudioTower, TowerConfig, save_audio_tower
+from recipes.audio.evaluate import digit_accuracy, embed_waves, text_to_audio_recall_at_1
+from retrieval.encoders.log_mel import LogMel, MelConfig, place_in_window
+from recipes.audio.prompts import DIGIT_WORDS, SPEECH_CAPTIONS, digit_captions
+from recipes.audio.synth import espeak_utterances, flite_utterances, frequent_words, generic_vocabulary, speak
+from retrieval.encoders.audio import AudioTower, TowerConfig, save_audio_tower
 from retrieval.encoders.minilm import encode_minilm
 from retrieval.train.data import read_captions, split_last
 

@@ -1,4 +1,4 @@
-"""Read text items from a captions CSV (`text` or `caption` column, optional `id`) or a .txt file (one per line)."""
+"""Text files: captions to index (CSV with a `text` or `caption` column, or .txt, one per line) and CSV rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.errors import MediaDecodeError
+from retrieval.errors import MediaDecodeError, MmsearchError
 
 TEXT_COLUMNS = ("text", "caption")
 REF_COLUMNS = ("id", "image")
@@ -56,3 +56,16 @@ def _read_csv(path: Path) -> list[TextItem]:
             for n, row in enumerate(reader)
             if (row.get(original[text_col]) or "").strip()
         ]
+
+
+def read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """Rows of `path` as dicts; MmsearchError when the file is unreadable or lacks one of `columns`."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise MmsearchError(f"{path} lacks column(s) {', '.join(missing)}; expected {', '.join(columns)}")
+            return list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise MmsearchError(f"cannot read {path}: {err}") from err

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from indexes.atomic import atomic_path, atomic_write_text
-from retrieval.audio.features import LogMelTransform, MelConfig
+from retrieval.encoders.log_mel import LogMelTransform, MelConfig
 from retrieval.errors import EncoderNotFoundError
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "models" / "audio"

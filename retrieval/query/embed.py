@@ -10,7 +10,7 @@ import numpy as np
 
 from retrieval.encoders.base import Encoder, normalize
 from retrieval.errors import MediaDecodeError, ModalityNotSupportedError
-from retrieval.scan import modality_of
+from retrieval.media.scan import modality_of
 from retrieval.types import Modality, Vectors
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def input_modality(item: object) -> Modality:
 
 def embed_audio(encoder: Encoder, wave: np.ndarray) -> np.ndarray:
     """One vector for a whole clip: the normalised mean of its windows' vectors."""
-    from retrieval.audio.windows import split_windows
+    from retrieval.media.audio import split_windows
 
     windows = split_windows(wave, encoder.audio_sample_rate, encoder.audio_window_s, encoder.audio_window_s / 2)
     vectors = encoder.encode_audio([w.samples for w in windows])
@@ -60,7 +60,7 @@ def embed_inputs(encoder: Encoder, items: Sequence[object], batch_size: int = 32
 def _waveform(encoder: Encoder, item: object) -> np.ndarray:
     if isinstance(item, np.ndarray):
         return item.astype(np.float32)
-    from retrieval.audio.decode import load_audio
+    from retrieval.media.audio import load_audio
 
     return load_audio(Path(item), sample_rate=encoder.audio_sample_rate)  # type: ignore[arg-type]
 
@@ -68,7 +68,7 @@ def _waveform(encoder: Encoder, item: object) -> np.ndarray:
 def _image(item: object) -> "Image.Image":
     from PIL import Image
 
-    from retrieval.media import load_image
+    from retrieval.media.image import load_image
 
     if isinstance(item, (str, Path)):
         return load_image(item)

@@ -1,18 +1,68 @@
-"""Zero-shot classification of image and audio files, folders, PIL images or arrays."""
+"""Zero-shot classification of any modality: labels x prompt templates -> classifier -> probabilities.
+
+`classify_inputs` takes files, folders, PIL images or arrays; the pieces under it work on vectors.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from retrieval.encoders.base import Encoder
-from retrieval.embed import display_name, embed_inputs, input_modality
+import numpy as np
+
+from retrieval.encoders.base import normalize
 from retrieval.errors import MmsearchError
-from retrieval.scan import resolve_roots, scan
-from retrieval.types import ClassScore, Modality
-from retrieval.zeroshot import build_classifier, classify
+from retrieval.media.scan import resolve_roots, scan
+from retrieval.query.embed import display_name, embed_inputs, input_modality
+from retrieval.query.prompts import AUDIO_TEMPLATES, IMAGE_TEMPLATES, fill_templates
+from retrieval.types import ClassScore, Modality, Vectors
+
+if TYPE_CHECKING:
+    from retrieval.encoders.base import Encoder
+
+
+def build_classifier(encoder: "Encoder", labels: Sequence[str], templates: Sequence[str] | None = None) -> Vectors:
+    """(C, dim) normalised class vectors: the mean text vector of each cleaned label over the templates."""
+    templates = list(templates) if templates else list(IMAGE_TEMPLATES)
+    bad = [t for t in templates if "{}" not in t]
+    if bad:
+        raise MmsearchError(f"prompt template(s) without a '{{}}' placeholder: {bad}")
+    if not labels:
+        raise MmsearchError("zero-shot classification needs at least one label")
+    texts = [text for label in labels for text in fill_templates(label, templates)]
+    vectors = encoder.encode_texts(texts).reshape(len(labels), len(templates), -1)
+    return normalize(vectors.mean(axis=1))
+
+
+def probabilities(vectors: np.ndarray, classifier: np.ndarray, logit_scale: float) -> np.ndarray:
+    """(N, C) softmax of logit_scale * cosine similarity."""
+    logits = logit_scale * (np.asarray(vectors, dtype=np.float64) @ np.asarray(classifier, dtype=np.float64).T)
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def classify(
+    vectors: np.ndarray,
+    classifier: np.ndarray,
+    logit_scale: float,
+    top_k: int = 5,
+    labels: Sequence[str] | None = None,
+) -> list[list[ClassScore]]:
+    """For each vector, its `top_k` classes by probability (labels default to class indices)."""
+    names = list(labels) if labels is not None else [str(i) for i in range(len(classifier))]
+    if len(names) != len(classifier):
+        raise MmsearchError(f"{len(names)} labels for a classifier of {len(classifier)} classes")
+    cosine = np.asarray(vectors) @ np.asarray(classifier).T
+    probs = probabilities(vectors, classifier, logit_scale)
+    k = max(1, min(top_k, len(names)))
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    return [
+        [ClassScore(names[c], float(probs[n, c]), float(cosine[n, c])) for c in row]
+        for n, row in enumerate(order)
+    ]
 
 
 @dataclass(frozen=True)
@@ -33,16 +83,10 @@ class Classification:
 
 def default_templates(modality: Modality) -> list[str]:
     """The prompt ensemble for a modality."""
-    if modality == "audio":
-        from retrieval.audio.prompts import AUDIO_TEMPLATES
-
-        return list(AUDIO_TEMPLATES)
-    from retrieval.prompts import IMAGE_TEMPLATES
-
-    return list(IMAGE_TEMPLATES)
+    return list(AUDIO_TEMPLATES if modality == "audio" else IMAGE_TEMPLATES)
 
 
-def expand_inputs(items: Sequence[object], encoder: Encoder) -> list[object]:
+def expand_inputs(items: Sequence[object], encoder: "Encoder") -> list[object]:
     """Folders become the supported files under them; other inputs pass through."""
     modalities = frozenset(m for m in ("image", "audio") if encoder.supports(m))
     out: list[object] = []
@@ -61,7 +105,7 @@ def expand_inputs(items: Sequence[object], encoder: Encoder) -> list[object]:
 
 
 def classify_inputs(
-    encoder: Encoder,
+    encoder: "Encoder",
     items: Sequence[object],
     labels: Sequence[str],
     templates: Sequence[str] | None = None,

@@ -1,6 +1,6 @@
 """Reproduce the shipped `lite` weights: cache frozen features, train the heads, evaluate, save.
 
-    python -m retrieval.train.build_lite --data ../shared/data --out retrieval/models/lite
+    python -m recipes.lite --data ../shared/data --out retrieval/models/lite
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from retrieval.encoders.efficientnet import load_tower
 from retrieval.encoders.lite import LiteConfig, build_heads, imagenet_class_text, save_heads
 from retrieval.evaluation.metrics import topk_accuracy
-from retrieval.prompts import IMAGE_TEMPLATES, fill_templates
+from retrieval.query.prompts import IMAGE_TEMPLATES, fill_templates
 from retrieval.train.data import PairSet, merge, read_captions, read_labels, split_last
 from retrieval.train.features import ImageFeatures, Progress, image_features, text_features
 from retrieval.train.loop import TrainData, TrainSettings, ValData, train_heads, validation_recall

@@ -14,6 +14,15 @@ IMAGE_TEMPLATES: tuple[str, ...] = (
 )
 """Zero-shot ensemble for image classification; each template has one `{}` for the label."""
 
+AUDIO_TEMPLATES: tuple[str, ...] = (
+    "the sound of {}",
+    "someone saying {}",
+    "a voice saying {}",
+    "a recording of the word {}",
+    "{}",
+)
+"""Default zero-shot templates: average MiniLM(template.format(label)) over these per label."""
+
 TRAIN_TEMPLATES: tuple[str, ...] = IMAGE_TEMPLATES + (
     "a {}.",
     "a blurry photo of a {}.",

@@ -12,8 +12,8 @@ import numpy as np
 from indexes.catalog import Catalog, NewItem
 from retrieval.encoders.base import Encoder
 from retrieval.errors import MediaDecodeError, MmsearchError
-from retrieval.pipeline import IndexReport
-from retrieval.texts import read_text_items
+from retrieval.ingest.run import IndexReport
+from retrieval.media.text import read_text_items
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,17 @@
+"""Indexing real files gives the vectors recorded before the restructure (tests/fixtures/reference_vectors.npz)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tests.fixtures.reference_vectors import REFERENCE, indexed_vectors
+
+
+def test_indexed_and_query_vectors_match_the_reference(data_dir: Path) -> None:
+    reference = dict(np.load(REFERENCE))
+    vectors = indexed_vectors(data_dir)
+    assert sorted(vectors) == sorted(reference)
+    for key, expected in reference.items():
+        np.testing.assert_allclose(vectors[key], expected, atol=1e-6, err_msg=key)
