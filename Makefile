@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 DATA    ?= $(if $(MMSEARCH_DATA),$(MMSEARCH_DATA),../shared/data)
 DEMO_DB := .mmsearch/demo
 
-.PHONY: install demo test clean
+.PHONY: install demo test check clean
 
 $(BIN)/mmsearch: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,8 +28,14 @@ demo: install
 		--labels "cup of coffee,cat,rocket,seven,three"
 	$(BIN)/mmsearch info --db $(DEMO_DB)
 
-test: install
+# The README's test command: lint, format check and type check, then the whole suite.
+test: check
 	MMSEARCH_DATA=$(DATA) $(BIN)/python -m pytest -q
+
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .mmsearch

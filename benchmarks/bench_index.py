@@ -22,7 +22,7 @@ import torch
 from retrieval.encoders.registry import load_encoder
 from retrieval.engine import Engine
 from retrieval.media.image import load_image
-from retrieval.ingest.run import IndexSettings
+from retrieval.types import IndexSettings
 
 
 def make_folder(source: Path, target: Path, copies: int) -> list[Path]:
@@ -40,7 +40,7 @@ def make_folder(source: Path, target: Path, copies: int) -> list[Path]:
     return files
 
 
-def ceiling(encoder, files: list[Path], batch_size: int) -> float:  # noqa: ANN001
+def ceiling(encoder, files: list[Path], batch_size: int) -> float:
     """Images/s of the encoder alone on pre-decoded, pre-transformed tensors."""
     transform = encoder.image_transform()
     tensors = [transform(load_image(f)) for f in files]
@@ -50,7 +50,7 @@ def ceiling(encoder, files: list[Path], batch_size: int) -> float:  # noqa: ANN0
     return len(files) / (time.perf_counter() - started)
 
 
-def naive(encoder, files: list[Path], batch_size: int) -> float:  # noqa: ANN001
+def naive(encoder, files: list[Path], batch_size: int) -> float:
     """Images/s of a single-process open -> preprocess -> encode loop."""
     transform = encoder.image_transform()
     started = time.perf_counter()
@@ -60,7 +60,7 @@ def naive(encoder, files: list[Path], batch_size: int) -> float:  # noqa: ANN001
     return len(files) / (time.perf_counter() - started)
 
 
-def ours(encoder, folder: Path, db: Path, batch_size: int) -> tuple[float, float]:  # noqa: ANN001
+def ours(encoder, folder: Path, db: Path, batch_size: int) -> tuple[float, float]:
     """(images/s of a fresh end-to-end index run, seconds of a re-run on the unchanged folder)."""
     engine = Engine(db)
     engine._encoder = encoder  # reuse the loaded model: we time indexing, not model loading

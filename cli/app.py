@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, cast
 
 import typer
 
@@ -15,9 +15,11 @@ from cli import render
 from cli.errors import run_or_exit
 from cli.eval_commands import eval_app
 from cli.finetune_command import finetune_command
+from cli.serve_command import serve_command
 
 if TYPE_CHECKING:
     from retrieval.engine import Engine
+    from retrieval.types import Modality
 
 app = typer.Typer(
     name="mmsearch",
@@ -28,6 +30,7 @@ app = typer.Typer(
 )
 app.add_typer(eval_app, name="eval")
 app.command("finetune")(finetune_command)
+app.command("serve")(serve_command)
 
 DB_HELP = "index folder (default: $MMSEARCH_DB or ~/.local/share/mmsearch/default)"
 MODEL_HELP = "model: 'lite' (default), a `mmsearch finetune` folder, or openclip:ARCH/TAG|FILE"
@@ -36,7 +39,7 @@ ModelOption = typer.Option(None, "--model", help=MODEL_HELP)
 JsonOption = typer.Option(False, "--json", help="print one JSON object")
 
 
-def _engine(db: Optional[Path], model: Optional[str]) -> "Engine":
+def _engine(db: Path | None, model: str | None) -> "Engine":
     from retrieval.engine import Engine
 
     return Engine(db, model=model)
@@ -44,18 +47,18 @@ def _engine(db: Optional[Path], model: Optional[str]) -> "Engine":
 
 @app.command()
 def index(
-    paths: Optional[list[Path]] = typer.Argument(None, help="folders or files to index (recursive)"),
-    captions: Optional[list[Path]] = typer.Option(
+    paths: list[Path] | None = typer.Argument(None, help="folders or files to index (recursive)"),
+    captions: list[Path] | None = typer.Option(
         None, "--captions", help="CSV (text|caption column, optional id) or .txt (one text per line) to index"),
-    db: Optional[Path] = DbOption,
-    model: Optional[str] = ModelOption,
+    db: Path | None = DbOption,
+    model: str | None = ModelOption,
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="items per encoder batch"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=0, help="decode worker processes"),
+    workers: int | None = typer.Option(None, "--workers", min=0, help="decode worker processes"),
     index_type: str = typer.Option("auto", "--index-type", help="'auto' or a FAISS factory string"),
     as_json: bool = JsonOption,
 ) -> None:
     """Index images (and audio) under PATHS; re-running only embeds new or changed files."""
-    from retrieval.ingest.run import IndexSettings
+    from retrieval.types import IndexSettings
 
     def action() -> None:
         engine = _engine(db, model)
@@ -73,15 +76,15 @@ def index(
 
 @app.command()
 def query(
-    text: Optional[str] = typer.Argument(None, help="what to look for, in plain language"),
-    image: Optional[Path] = typer.Option(None, "--image", help="search by an example image"),
-    audio: Optional[Path] = typer.Option(None, "--audio", help="search by an example sound (WAV, FLAC, OGG)"),
+    text: str | None = typer.Argument(None, help="what to look for, in plain language"),
+    image: Path | None = typer.Option(None, "--image", help="search by an example image"),
+    audio: Path | None = typer.Option(None, "--audio", help="search by an example sound (WAV, FLAC, OGG)"),
     k: int = typer.Option(10, "-k", "--top-k", min=1, help="number of results"),
-    where: Optional[str] = typer.Option(None, "--where", help="SQL predicate over catalog columns"),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="minimum cosine score"),
-    modality: Optional[str] = typer.Option(None, "--modality", help="only return image|audio|text items"),
-    db: Optional[Path] = DbOption,
-    model: Optional[str] = ModelOption,
+    where: str | None = typer.Option(None, "--where", help="SQL predicate over catalog columns"),
+    threshold: float | None = typer.Option(None, "--threshold", help="minimum cosine score"),
+    modality: str | None = typer.Option(None, "--modality", help="only return image|audio|text items"),
+    db: Path | None = DbOption,
+    model: str | None = ModelOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Search the index by text or by example."""
@@ -97,12 +100,15 @@ def query(
 
     def action() -> None:
         engine = _engine(db, model)
-        if example is not None and not example.is_file():
+        query_value: str | Path
+        if text is not None:
+            query_value, shown = text, text
+        elif example is not None and example.is_file():
+            query_value, shown = example, str(example.resolve())
+        else:
             raise MmsearchError(f"path not found: {example}")
-        query_value = text if text is not None else example
-        hits = engine.search(query_value, k=k, where=where, threshold=threshold, modality=modality)
+        hits = engine.search(query_value, k=k, where=where, threshold=threshold, modality=cast("Modality | None", modality))
         if as_json:
-            shown = text if text is not None else str(example.resolve())
             render.print_json({"query": shown, "model": engine.encoder.model_id,
                                "results": [h.to_dict() for h in hits]})
         else:
@@ -112,7 +118,7 @@ def query(
 
 
 @app.command()
-def info(db: Optional[Path] = DbOption, as_json: bool = JsonOption) -> None:
+def info(db: Path | None = DbOption, as_json: bool = JsonOption) -> None:
     """Where the index lives, its model, counts, dimension, index type and size on disk."""
 
     def action() -> None:
@@ -130,7 +136,7 @@ def info(db: Optional[Path] = DbOption, as_json: bool = JsonOption) -> None:
 @app.command("rm")
 def remove(
     paths: list[Path] = typer.Argument(..., help="files or folders whose items to drop"),
-    db: Optional[Path] = DbOption,
+    db: Path | None = DbOption,
 ) -> None:
     """Drop items whose files lie under PATHS (the files themselves are not touched)."""
 
@@ -144,23 +150,23 @@ def remove(
 @app.command("classify")
 def classify_command(
     paths: list[Path] = typer.Argument(..., help="image or audio files, or folders of them"),
-    labels: Optional[str] = typer.Option(None, "--labels", help="comma-separated labels, e.g. 'cat,dog,car'"),
-    labels_file: Optional[Path] = typer.Option(None, "--labels-file", help="text file with one label per line"),
-    template: Optional[list[str]] = typer.Option(
+    labels: str | None = typer.Option(None, "--labels", help="comma-separated labels, e.g. 'cat,dog,car'"),
+    labels_file: Path | None = typer.Option(None, "--labels-file", help="text file with one label per line"),
+    template: list[str] | None = typer.Option(
         None, "--template", help="prompt with {} for the label; repeat for an ensemble (default: per modality)"),
     top_k: int = typer.Option(3, "-k", "--top-k", min=1, help="labels to show per input"),
-    threshold: Optional[float] = typer.Option(
+    threshold: float | None = typer.Option(
         None, "--threshold", help="answer 'none' when the best probability is below this"),
-    model: Optional[str] = ModelOption,
+    model: str | None = ModelOption,
     as_json: bool = JsonOption,
-    csv_out: Optional[Path] = typer.Option(None, "--csv", help="also write source,label,probability rows here"),
+    csv_out: Path | None = typer.Option(None, "--csv", help="also write source,label,probability rows here"),
 ) -> None:
     """Zero-shot classification of images and sounds among LABELS."""
     from retrieval.errors import MmsearchError
 
     def action() -> None:
-        from retrieval.query.zeroshot import classify_inputs
         from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder
+        from retrieval.query.zeroshot import classify_inputs
 
         names = _labels(labels, labels_file)
         results = classify_inputs(load_encoder(model or DEFAULT_MODEL), list(paths), names, template, top_k, threshold)
@@ -171,14 +177,14 @@ def classify_command(
         else:
             render.classification_table(results)
 
-    def _labels(inline: Optional[str], file: Optional[Path]) -> list[str]:
-        if (inline is None) == (file is None):
-            raise MmsearchError("give the labels with exactly one of --labels or --labels-file")
-        if file is not None:
+    def _labels(inline: str | None, file: Path | None) -> list[str]:
+        if file is not None and inline is None:
             if not file.is_file():
                 raise MmsearchError(f"labels file not found: {file}")
             return [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
-        return [part.strip() for part in inline.split(",") if part.strip()]
+        if inline is not None and file is None:
+            return [part.strip() for part in inline.split(",") if part.strip()]
+        raise MmsearchError("give the labels with exactly one of --labels or --labels-file")
 
     run_or_exit(action)
 

@@ -6,17 +6,16 @@ import csv
 import json
 import sys
 import time
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
-    from retrieval.query.zeroshot import Classification
     from retrieval.engine import IndexInfo
-    from retrieval.ingest.run import IndexReport
-    from retrieval.types import SearchHit
+    from retrieval.query.zeroshot import Classification
+    from retrieval.types import IndexReport, SearchHit
 
 
 def print_json(payload: Any) -> None:
@@ -70,7 +69,7 @@ def index_report(report: "IndexReport") -> None:
         f"unchanged {report.unchanged}, moved {report.moved}, duplicates {report.duplicates}, "
         f"removed {report.removed}, skipped {report.skipped} ({report.items} vectors written)"
     )
-    for path, reason in report.failures:
+    for _path, reason in report.failures:
         typer.echo(f"skipped: {reason}", err=True)
 
 

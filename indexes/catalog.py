@@ -10,6 +10,10 @@ query in another process can read between an indexer's commits.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import shutil
+import json
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +23,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from indexes.atomic import atomic_path
 from indexes.errors import (
     CatalogError,
     CatalogVersionError,
@@ -26,10 +31,16 @@ from indexes.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from indexes.migrations import SCHEMA_VERSION, migrate, stored_version
 from indexes.sql_filter import validate_where
 
-SCHEMA_VERSION = 1
 LOCK_TIMEOUT_S = 60.0
+FILTER_TIMEOUT_S = 1.0
+FILTER_MEMORY_LIMIT = "256MB"
+UNBOUNDED_FUNCTIONS = frozenset({
+    "repeat", "lpad", "rpad", "range", "generate_series", "list_resize", "array_resize", "bar", "printf", "format",
+})
+"""Functions whose run time or result size an argument sets; a `--where` may not call them."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
@@ -47,20 +58,28 @@ CREATE TABLE IF NOT EXISTS items (
     end_s        DOUBLE,
     text         VARCHAR,
     ref          VARCHAR,
-    label        VARCHAR,
     added_at     TIMESTAMP NOT NULL,
     model_id     VARCHAR NOT NULL,
-    vector       BLOB NOT NULL
+    vector       BLOB NOT NULL,
+    taken_at     TIMESTAMP,
+    taken_offset VARCHAR,
+    camera_make  VARCHAR,
+    camera_model VARCHAR,
+    gps_lat      DOUBLE,
+    gps_lon      DOUBLE
 );
 """
 
 ITEM_COLUMNS: tuple[str, ...] = (
     "id", "path", "part", "modality", "content_hash", "size", "mtime", "width", "height",
-    "start_s", "end_s", "text", "ref", "label", "added_at", "model_id",
+    "start_s", "end_s", "text", "ref", "added_at", "model_id",
+    "taken_at", "taken_offset", "camera_make", "camera_model", "gps_lat", "gps_lon",
 )
 """Columns a user sees in results and may use in `--where` (the vector blob is internal)."""
 
 _INSERT_COLUMNS = ITEM_COLUMNS + ("vector",)
+_ITEM_FIELDS = tuple(c for c in ITEM_COLUMNS if c not in ("id", "added_at", "model_id"))
+"""The columns a NewItem carries."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +98,12 @@ class NewItem:
     end_s: float | None = None
     text: str | None = None
     ref: str | None = None
-    label: str | None = None
+    taken_at: datetime.datetime | None = None
+    taken_offset: str | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    gps_lat: float | None = None
+    gps_lon: float | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +123,8 @@ class IndexMeta:
 
     model_id: str
     dim: int
-    index_type: str
+    index_type: str | None
+    """The FAISS factory string of the built index; None until one is built."""
     generation: int
     created_at: str
     model_name: str
@@ -119,7 +144,7 @@ class Catalog:
     def _connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         if read_only and not self.path.exists():
             raise IndexNotFoundError(f"no index at {self.path.parent} (run `mmsearch index PATH` first)")
-        config = {"enable_external_access": False} if read_only else {}
+        config: dict[str, str | bool | int | float | list[str]] = {"enable_external_access": False} if read_only else {}
         deadline = time.monotonic() + LOCK_TIMEOUT_S
         delay = 0.02
         while True:
@@ -156,8 +181,11 @@ class Catalog:
         """Whether the catalog file exists."""
         return self.path.exists()
 
-    def ensure(self, model_id: str, dim: int, index_type: str, model_name: str) -> IndexMeta:
-        """Create the catalog for `model_id`/`dim`, or check that the existing one matches."""
+    def ensure(self, model_id: str, dim: int, model_name: str) -> IndexMeta:
+        """Create the catalog for `model_id`/`dim`, or check that the existing one matches.
+
+        The FAISS index type is recorded later, by the first sync that builds the index.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.transaction() as con:
             con.execute(_SCHEMA)
@@ -167,13 +195,42 @@ class Catalog:
                 con.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
                     [("schema_version", str(SCHEMA_VERSION)), ("model_id", model_id), ("dim", str(dim)),
-                     ("index_type", index_type), ("generation", "0"), ("created_at", created),
+                     ("generation", "0"), ("created_at", created),
                      ("model_name", model_name)],
                 )
                 meta = _read_meta(con)
         found = _meta_from_dict(meta, self.path)
         check_compatible(found, model_id, dim, self.path)
         return found
+
+    def upgrade(self) -> bool:
+        """Migrate a catalog written by an older mmsearch in place; True when it was migrated.
+
+        The old file is copied to `<catalog>.pre-migration` first and removed only once the
+        migration has committed, so a crash at any point leaves a catalog that opens.
+        """
+        backup = self.path.with_name(self.path.name + ".pre-migration")
+        if not self.exists():
+            return False
+        with self._connect(read_only=False) as con:
+            version = stored_version(con)
+            if version is not None and version > SCHEMA_VERSION:
+                raise CatalogVersionError(_newer_message(self.path, version))
+            migrating = version is not None and version < SCHEMA_VERSION
+            if migrating:
+                con.execute("CHECKPOINT")
+                with atomic_path(backup) as tmp:
+                    shutil.copyfile(self.path, tmp)
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    migrate(con, version)
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+        backup.unlink(missing_ok=True)
+        return migrating
 
     def meta(self) -> IndexMeta:
         """The index metadata; raises IndexNotFoundError when there is no catalog.
@@ -201,7 +258,7 @@ class Catalog:
     def set_index_type(self, index_type: str) -> None:
         """Record the FAISS index description chosen for this collection."""
         with self.transaction() as con:
-            con.execute("UPDATE meta SET value = ? WHERE key = 'index_type'", [index_type])
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('index_type', ?)", [index_type])
 
     # -- incremental bookkeeping -------------------------------------------
     def stored_files(self, prefixes: Sequence[str]) -> dict[str, StoredFile]:
@@ -234,15 +291,15 @@ class Catalog:
         self, con: duckdb.DuckDBPyConnection, items: Sequence[NewItem], vectors: np.ndarray, model_id: str
     ) -> list[int]:
         """Inside transaction `con`: insert `items` with their vectors; returns the new ids."""
-        start = con.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]
+        start = _scalar(con, "SELECT coalesce(max(id), 0) + 1 FROM items")
         ids = list(range(start, start + len(items)))
         blobs = np.asarray(vectors, dtype=np.float16)
         now = time.strftime("%Y-%m-%d %H:%M:%S")
-        rows = [
-            (i, it.path, it.part, it.modality, it.content_hash, it.size, it.mtime, it.width, it.height,
-             it.start_s, it.end_s, it.text, it.ref, it.label, now, model_id, blobs[n].tobytes())
-            for n, (i, it) in enumerate(zip(ids, items))
-        ]
+        rows = []
+        for n, (item_id, item) in enumerate(zip(ids, items)):
+            values = {"id": item_id, "added_at": now, "model_id": model_id, "vector": blobs[n].tobytes(),
+                      **{c: getattr(item, c) for c in _ITEM_FIELDS}}
+            rows.append(tuple(values[c] for c in _INSERT_COLUMNS))
         if rows:
             placeholders = ", ".join("?" * len(_INSERT_COLUMNS))
             con.executemany(f"INSERT INTO items ({', '.join(_INSERT_COLUMNS)}) VALUES ({placeholders})", rows)
@@ -253,8 +310,7 @@ class Catalog:
         """Inside transaction `con`: remove every row of `paths`; returns how many files had rows."""
         if not paths:
             return 0
-        found = con.execute(
-            "SELECT count(DISTINCT path) FROM items WHERE list_contains(?, path)", [list(paths)]).fetchone()[0]
+        found = _scalar(con, "SELECT count(DISTINCT path) FROM items WHERE list_contains(?, path)", [list(paths)])
         if found:
             con.execute("DELETE FROM items WHERE list_contains(?, path)", [list(paths)])
             _bump_generation(con)
@@ -271,7 +327,7 @@ class Catalog:
             return self.delete(con, paths)
 
     # -- reading -----------------------------------------------------------
-    def vectors(self, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def vectors(self, ids: "Sequence[int] | np.ndarray | None" = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids int64, vectors float32) for `ids`, or for every item when `ids` is None."""
         with self._connect(read_only=True) as con:
             if ids is None:
@@ -290,7 +346,7 @@ class Catalog:
         with self._connect(read_only=True) as con:
             return np.array([r[0] for r in con.execute("SELECT id FROM items ORDER BY id").fetchall()], dtype=np.int64)
 
-    def rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def rows(self, ids: "Sequence[int] | np.ndarray") -> dict[int, dict[str, Any]]:
         """Catalog rows (without vectors) keyed by id."""
         if not len(ids):
             return {}
@@ -300,15 +356,33 @@ class Catalog:
             return {row[0]: dict(zip(ITEM_COLUMNS, row)) for row in cur.fetchall()}
 
     def filter_ids(self, where: str) -> np.ndarray:
-        """Ids of items matching a validated user predicate (read-only, no external access)."""
-        predicate = validate_where(where, frozenset(ITEM_COLUMNS))
-        with self._connect(read_only=True) as con:
-            try:
-                rows = con.execute(f"SELECT id FROM items WHERE ({predicate})").fetchall()
-            except duckdb.Error as err:
-                from indexes.errors import FilterError
+        """Ids of items matching a validated user predicate (read-only, no external access).
 
+        The predicate runs bounded: functions whose cost does not depend on the data are
+        refused, DuckDB gets FILTER_MEMORY_LIMIT and one thread, and the query is interrupted
+        FILTER_TIMEOUT_S after this call began. Each way out is a FilterError with one clear line.
+        """
+        from indexes.errors import FilterError
+
+        deadline = time.monotonic() + FILTER_TIMEOUT_S
+        predicate = validate_where(where, frozenset(ITEM_COLUMNS))
+        sql = f"SELECT id FROM items WHERE ({predicate})"
+        with self._connect(read_only=True) as con:
+            _refuse_unbounded_functions(con, sql)
+            con.execute(f"SET memory_limit = '{FILTER_MEMORY_LIMIT}'")
+            con.execute("SET threads = 1")
+            timer = threading.Timer(max(0.05, deadline - time.monotonic()), con.interrupt)
+            timer.start()
+            try:
+                rows = con.execute(sql).fetchall()
+            except duckdb.InterruptException as err:
+                raise FilterError(f"--where predicate took longer than {FILTER_TIMEOUT_S:g} s; simplify it") from err
+            except duckdb.OutOfMemoryException as err:
+                raise FilterError(f"--where predicate needs more than {FILTER_MEMORY_LIMIT} of memory") from err
+            except duckdb.Error as err:
                 raise FilterError(f"invalid --where predicate: {str(err).splitlines()[0]}") from err
+            finally:
+                timer.cancel()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     def counts(self) -> dict[str, int]:
@@ -319,7 +393,26 @@ class Catalog:
     def file_count(self) -> int:
         """Number of distinct source files."""
         with self._connect(read_only=True) as con:
-            return con.execute("SELECT count(DISTINCT path) FROM items").fetchone()[0]
+            return int(_scalar(con, "SELECT count(DISTINCT path) FROM items"))
+
+
+def _refuse_unbounded_functions(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Raise FilterError if `sql` calls a function whose time or memory is set by an argument, not the data.
+
+    Such a call (e.g. `repeat('a', 2000000000)`) can run as one uninterruptible step, even at plan time.
+    """
+    from indexes.errors import FilterError
+
+    pending: list[Any] = [json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            name = str(node.get("function_name", "")).lower() if node.get("class") == "FUNCTION" else ""
+            if name in UNBOUNDED_FUNCTIONS:
+                raise FilterError(f"--where may not call {name}(): its cost is not bounded by the catalog's data")
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
 
 
 def check_compatible(meta: IndexMeta, model_id: str, dim: int, where: Path) -> None:
@@ -343,11 +436,23 @@ def _meta_from_dict(meta: dict[str, str], path: Path) -> IndexMeta:
         raise IndexNotFoundError(f"no index at {path.parent} (run `mmsearch index PATH` first)")
     version = int(meta["schema_version"])
     if version > SCHEMA_VERSION:
-        raise CatalogVersionError(
-            f"catalog {path} has schema version {version}, newer than this mmsearch ({SCHEMA_VERSION}); upgrade mmsearch"
-        )
-    return IndexMeta(meta["model_id"], int(meta["dim"]), meta["index_type"], int(meta["generation"]),
+        raise CatalogVersionError(_newer_message(path, version))
+    if version < SCHEMA_VERSION:
+        raise CatalogVersionError(f"catalog {path} has schema version {version}; open it with `mmsearch info` to upgrade it")
+    return IndexMeta(meta["model_id"], int(meta["dim"]), meta.get("index_type"), int(meta["generation"]),
                      meta["created_at"], meta["model_name"])
+
+
+def _newer_message(path: Path, version: int) -> str:
+    return f"catalog {path} has schema version {version}, newer than this mmsearch ({SCHEMA_VERSION}); upgrade mmsearch"
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> Any:
+    """The single value a one-row, one-column query returns."""
+    row = con.execute(sql, list(params)).fetchone()
+    if row is None:
+        raise CatalogError(f"query returned no row: {sql}")
+    return row[0]
 
 
 def _bump_generation(con: duckdb.DuckDBPyConnection) -> None:

@@ -68,6 +68,10 @@ class FaissStore:
         """Vector dimension."""
         return int(self.index.d)
 
+    def ids(self) -> np.ndarray:
+        """The catalog ids of the stored vectors (int64, in insertion order)."""
+        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under catalog ids."""
         if len(ids):

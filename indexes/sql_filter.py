@@ -26,7 +26,8 @@ def validate_where(predicate: str, columns: frozenset[str]) -> str:
     sql = f"SELECT id FROM items WHERE ({predicate})"
     try:
         with duckdb.connect() as parser:
-            tree = json.loads(parser.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+            row = parser.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+            tree: dict[str, Any] = json.loads(row[0]) if row else {"error": True}
     except duckdb.Error as err:  # pragma: no cover - json_serialize_sql reports errors in-band
         raise FilterError(f"invalid --where predicate: {err}") from err
     if tree.get("error"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from indexes.catalog import Catalog
@@ -55,7 +54,7 @@ def sync_store(catalog: Catalog, path: Path, requested: str, save: bool) -> Fais
 
 
 def _apply_diff(catalog: Catalog, store: FaissStore, ids: np.ndarray) -> None:
-    stored_ids = faiss.vector_to_array(store.index.id_map)
+    stored_ids = store.ids()
     stale = np.setdiff1d(stored_ids, ids, assume_unique=True)
     fresh = np.setdiff1d(ids, stored_ids, assume_unique=True)
     store.remove(stale)

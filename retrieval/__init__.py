@@ -14,12 +14,11 @@ __all__ = ["Engine", "IndexSettings", "SearchHit", "load_encoder"]
 if TYPE_CHECKING:
     from retrieval.encoders.registry import load_encoder
     from retrieval.engine import Engine
-    from retrieval.ingest.run import IndexSettings
-    from retrieval.types import SearchHit
+    from retrieval.types import IndexSettings, SearchHit
 
 _LAZY = {
     "Engine": "retrieval.engine",
-    "IndexSettings": "retrieval.ingest.run",
+    "IndexSettings": "retrieval.types",
     "SearchHit": "retrieval.types",
     "load_encoder": "retrieval.encoders.registry",
 }

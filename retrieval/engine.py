@@ -16,19 +16,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from indexes.catalog import ITEM_COLUMNS, Catalog, IndexMeta, check_compatible
-from indexes.sql_filter import validate_where
+from indexes.catalog import Catalog, IndexMeta, check_compatible
 from indexes.faiss_store import FaissStore
 from indexes.sync import AUTO, sync_store
 from retrieval.encoders.base import Encoder
 from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder, model_id_of, parse_model
-from retrieval.ingest.run import IndexReport, IndexSettings, ProgressCallback, run_index, scan_for
-from retrieval.query.embed import embed_inputs
-from retrieval.ingest.captions import caption_paths, index_caption_files
 from retrieval.errors import IndexMismatchError, ItemNotFoundError, MmsearchError
-from retrieval.media.scan import resolve_roots
+from retrieval.ingest.run import run_index
+from retrieval.media.scan import resolve_roots, text_facts
+from retrieval.query.embed import embed_inputs
 from retrieval.query.search import SearchSettings, search_vector
-from retrieval.types import Modality, SearchHit
+from retrieval.types import IndexReport, IndexSettings, Modality, ProgressCallback, SearchHit
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -73,6 +71,7 @@ class Engine:
         if self.db.exists() and not self.db.is_dir():
             raise MmsearchError(f"index location {self.db} is a file; an index is a folder")
         self.catalog = Catalog(self.db / CATALOG_FILE)
+        self.catalog.upgrade()
         self._model_name = model
         self._device = device
         self._encoder: Encoder | None = None
@@ -115,21 +114,16 @@ class Engine:
         if not paths and not captions:
             raise MmsearchError("nothing to index: give folders/files or --captions")
         roots = resolve_roots(paths)
-        text_files = caption_paths(captions)
+        texts = text_facts(captions)
         encoder = self.encoder
-        files = scan_for(encoder, roots) if roots else []
-        self.catalog.ensure(encoder.model_id, encoder.dim, "Flat" if index_type == AUTO else index_type,
-                            self.model_name)
-        report = run_index(self.catalog, encoder, roots, files, settings, progress) if roots else IndexReport()
-        index_caption_files(self.catalog, encoder, text_files, report)
-        self._refresh_store(index_type, save=True)
-        return report
+        self.catalog.ensure(encoder.model_id, encoder.dim, self.model_name)
+        return run_index(self.catalog, encoder, roots, texts, self.db / VECTORS_FILE, index_type, settings, progress)
 
     def remove(self, paths: list[str | Path]) -> int:
         """Drop every item whose file lies under `paths` (files need not exist); returns files removed."""
         prefixes = [str(Path(os.path.abspath(os.path.expanduser(str(p))))) for p in paths]
         removed = self.catalog.delete_paths(sorted(self.catalog.stored_files(prefixes)))
-        self._refresh_store(self.catalog.meta().index_type, save=True)
+        self._refresh_store(self.catalog.meta().index_type or AUTO, save=True)
         return removed
 
     # -- reading ------------------------------------------------------------
@@ -143,8 +137,6 @@ class Engine:
     ) -> list[SearchHit]:
         """Search by text (str), image (Path or PIL image) or a query vector (ndarray)."""
         settings = SearchSettings(k, where, threshold, modality)
-        if where:
-            validate_where(where, frozenset(ITEM_COLUMNS))
         return search_vector(self.catalog, self._current_store(), self.embed_query(query), settings)
 
     def similar(
@@ -193,14 +185,14 @@ class Engine:
         """Location, model, counts, dimension, index type and size on disk."""
         meta: IndexMeta = self.catalog.meta()
         size = sum(f.stat().st_size for f in self.db.iterdir() if f.is_file())
-        return IndexInfo(str(self.db), meta.model_id, meta.dim, meta.index_type, self.catalog.counts(),
+        return IndexInfo(str(self.db), meta.model_id, meta.dim, meta.index_type or "none (empty)", self.catalog.counts(),
                          self.catalog.file_count(), size, meta.created_at)
 
     # -- FAISS file -----------------------------------------------------------
     def _current_store(self) -> FaissStore | None:
         meta = self.catalog.meta()
         if self._store is None or self._store_generation != meta.generation:
-            self._refresh_store(meta.index_type, save=False)
+            self._refresh_store(meta.index_type or AUTO, save=False)
         return self._store
 
     def _refresh_store(self, index_type: str, save: bool) -> None:

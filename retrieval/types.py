@@ -1,7 +1,8 @@
-"""Small shared types: modalities, vector arrays and the result dataclasses."""
+"""Small shared types: modalities, vector arrays, indexing settings and reports, and result dataclasses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -10,6 +11,8 @@ import numpy.typing as npt
 
 Modality = Literal["image", "text", "audio"]
 MODALITIES: tuple[Modality, ...] = ("image", "text", "audio")
+MEDIA_MODALITIES: tuple[Modality, ...] = ("image", "audio")
+"""Modalities found by scanning folders (text items come from captions files)."""
 
 Vectors = npt.NDArray[np.float32]
 """float32 array of shape (n, dim); rows are L2-normalised."""
@@ -40,3 +43,42 @@ class ClassScore:
     label: str
     probability: float
     score: float
+
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (files processed, files to process)."""
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """How to run an indexing job."""
+
+    batch_size: int = 64
+    workers: int | None = None
+    """Decode worker processes; None picks from the CPU count, 0 decodes in-process."""
+
+
+@dataclass
+class IndexReport:
+    """Counts of one indexing run (files, except `items` which counts vectors written)."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    duplicates: int = 0
+    removed: int = 0
+    skipped: int = 0
+    items: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def skip(self, path: str, reason: str) -> None:
+        """Count a file that could not be read, with its one-line reason."""
+        self.skipped += 1
+        self.failures.append((path, reason))
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready counts."""
+        return {k: v for k, v in self.__dict__.items() if k != "failures"} | {
+            "failures": [{"path": p, "reason": r} for p, r in self.failures]}

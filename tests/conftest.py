@@ -37,6 +37,12 @@ def data_dir() -> Path:
     return _data_dir()
 
 
+@pytest.fixture(scope="session")
+def fsdd_dir(data_dir: Path) -> Path:
+    """The real FSDD spoken-digit recordings."""
+    return data_dir / "fsdd" / "recordings"
+
+
 def caltech_test_images(data_dir: Path, classes: tuple[str, ...] = CALTECH_CLASSES, per_class: int = 10) -> list[tuple[Path, str]]:
     """(path, label) of the first `per_class` test-split images of each class in `classes`."""
     rows: dict[str, list[Path]] = {}

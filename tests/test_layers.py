@@ -1,10 +1,14 @@
-"""Architecture rules: the CLI starts without torch, and `indexes` never imports upward."""
+"""Architecture rules: the CLI starts without torch, and imports only go down the layers."""
 
 from __future__ import annotations
 
 import ast
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -15,11 +19,25 @@ def test_cli_import_does_not_load_torch() -> None:
     assert out.stdout.split() == ["False", "False", "False"]
 
 
-def test_indexes_imports_nothing_above_it() -> None:
-    for path in (REPO / "indexes").glob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            for name in names:
-                assert not name.startswith(("retrieval", "cli", "torch")), f"{path.name} imports {name}"
+def _imports(package: str) -> Iterator[tuple[Path, str]]:
+    """(file, imported module) for every import statement under `package`."""
+    files = sorted((REPO / package).rglob("*.py"))
+    assert files, f"no Python files under {package}/"
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                yield from ((path, alias.name) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                yield path, node.module
+
+
+@pytest.mark.parametrize(("package", "forbidden"), [
+    ("indexes", ("retrieval", "cli", "server", "recipes", "torch")),
+    ("retrieval", ("cli", "server", "recipes", "benchmarks", "tests")),
+    ("retrieval/media", ("retrieval.encoders", "retrieval.ingest", "retrieval.query", "retrieval.train", "torch")),
+    ("server", ("cli", "recipes")),
+])
+def test_imports_only_go_down(package: str, forbidden: tuple[str, ...]) -> None:
+    for path, name in _imports(package):
+        hit = [f for f in forbidden if name == f or name.startswith(f + ".")]
+        assert not hit, f"{path.relative_to(REPO)} imports {name}"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval.errors import ModalityNotSupportedError
-from retrieval.types import Modality, Vectors
+from retrieval.types import MEDIA_MODALITIES, Modality, Vectors
 
 if TYPE_CHECKING:
     import torch
@@ -82,6 +82,10 @@ class Encoder(ABC):
     def supports(self, modality: Modality) -> bool:
         """Whether this model can embed `modality`."""
         return modality in self.modalities
+
+    def media_modalities(self) -> frozenset[Modality]:
+        """The kinds of media file this model embeds (image, audio); texts come from captions files."""
+        return frozenset(m for m in MEDIA_MODALITIES if m in self.modalities)
 
     def encode_images(self, images: Sequence["Image.Image"]) -> Vectors:
         """PIL images -> (N, dim) normalised vectors."""

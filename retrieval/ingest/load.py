@@ -1,20 +1,21 @@
-"""Worker-side loading: one file -> its content hash and model-ready tensors, or a failure."""
+"""Load stage: each file -> its content hash and model-ready inputs (or a failure), decoded in worker processes."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from retrieval.errors import MediaDecodeError, MmsearchError
 from retrieval.media.scan import FileFacts
+from retrieval.types import IndexSettings
 
 if TYPE_CHECKING:
-    import torch
-
-    from retrieval.encoders.base import AudioTransform, ImageTransform
-
+    from retrieval.encoders.base import AudioTransform, Encoder, ImageTransform
 
 HASH_CHUNK = 1 << 20
 
@@ -34,11 +35,12 @@ def file_sha256(path: str) -> str:
 
 @dataclass
 class LoadedFile:
-    """A decoded file: one tensor per item (one for an image, one per window for audio)."""
+    """A decoded file: one model input per item (an image tensor, one tensor per audio window, one text
+    per caption) and each item's catalog fields."""
 
     facts: FileFacts
     content_hash: str
-    tensors: list["torch.Tensor"]
+    inputs: list[Any]
     item_fields: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -64,34 +66,104 @@ class FileLoader:
     audio_sample_rate: int = 16_000
     audio_window_s: float = 2.0
 
+    @classmethod
+    def for_encoder(cls, encoder: "Encoder") -> "FileLoader":
+        """A loader with `encoder`'s transforms for the modalities it supports."""
+        return cls(
+            image_transform=encoder.image_transform() if encoder.supports("image") else None,
+            audio_transform=encoder.audio_transform() if encoder.supports("audio") else None,
+            audio_sample_rate=encoder.audio_sample_rate,
+            audio_window_s=encoder.audio_window_s,
+        )
+
     def __call__(self, facts: FileFacts) -> LoadedFile | FailedFile:
         try:
             if facts.modality == "image":
-                with open(facts.path, "rb") as handle:
-                    data = handle.read()
-                if not data:
-                    raise MediaDecodeError(f"{facts.path}: empty file")
-                return self._image(facts, hashlib.sha256(data).hexdigest(), data)
-            return self._audio(facts, file_sha256(facts.path))
+                return self._image(facts)
+            if facts.modality == "audio":
+                return self._audio(facts)
+            return self._text(facts)
         except (MmsearchError, OSError) as err:
             return FailedFile(facts, str(err))
 
-    def _image(self, facts: FileFacts, digest: str, data: bytes) -> LoadedFile:
+    def _image(self, facts: FileFacts) -> LoadedFile:
         from retrieval.media.image import decode_image
 
         if self.image_transform is None:
             raise MediaDecodeError(f"{facts.path}: this model has no image tower")
-        image, (width, height) = decode_image(io.BytesIO(data), facts.path, self.image_draft_size)
-        return LoadedFile(facts, digest, [self.image_transform(image)], [{"width": width, "height": height}])
+        with open(facts.path, "rb") as handle:
+            data = handle.read()
+        if not data:
+            raise MediaDecodeError(f"{facts.path}: empty file")
+        decoded = decode_image(io.BytesIO(data), facts.path, self.image_draft_size)
+        return LoadedFile(facts, hashlib.sha256(data).hexdigest(), [self.image_transform(decoded.image)],
+                          [{"width": decoded.width, "height": decoded.height, **decoded.facts.fields()}])
 
-    def _audio(self, facts: FileFacts, digest: str) -> LoadedFile:
-        from retrieval.media.audio import load_audio
-        from retrieval.media.audio import split_windows
+    def _audio(self, facts: FileFacts) -> LoadedFile:
+        from retrieval.media.audio import audio_windows, load_audio
 
         if self.audio_transform is None:
             raise MediaDecodeError(f"{facts.path}: this model has no audio tower")
-        wave = load_audio(facts.path, sample_rate=self.audio_sample_rate)
-        windows = split_windows(wave, self.audio_sample_rate, self.audio_window_s, self.audio_window_s / 2)
-        tensors = [self.audio_transform(w.samples) for w in windows]
-        fields = [{"start_s": w.start_s, "end_s": w.end_s} for w in windows]
-        return LoadedFile(facts, digest, tensors, fields)
+        digest = file_sha256(facts.path)
+        windows = audio_windows(load_audio(facts.path, sample_rate=self.audio_sample_rate),
+                                self.audio_sample_rate, self.audio_window_s)
+        return LoadedFile(facts, digest, [self.audio_transform(w.samples) for w in windows],
+                          [{"start_s": w.start_s, "end_s": w.end_s} for w in windows])
+
+    def _text(self, facts: FileFacts) -> LoadedFile:
+        from retrieval.media.text import read_text_items
+
+        digest = hashlib.sha256(Path(facts.path).read_bytes()).hexdigest()
+        texts = read_text_items(Path(facts.path))
+        fields = [{"part": t.part, "text": t.text, "ref": t.ref,
+                   "content_hash": hashlib.sha256(t.text.encode()).hexdigest()} for t in texts]
+        return LoadedFile(facts, digest, [t.text for t in texts], fields)
+
+
+def default_workers() -> int:
+    """Decode workers to use: leave the encoder one core, use at most four."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def load_files(files: Sequence[FileFacts], encoder: "Encoder", settings: IndexSettings
+               ) -> Iterator[LoadedFile | FailedFile]:
+    """Decoded files in order, produced by worker processes that overlap with encoding."""
+    import torch
+    from torch.utils.data import DataLoader, Dataset
+
+    workers = default_workers() if settings.workers is None else settings.workers
+    workers = min(workers, max(1, len(files) // 16)) if files else 0
+    dataset = _FileDataset(list(files), FileLoader.for_encoder(encoder))
+    batches: Iterable[list[LoadedFile | FailedFile]] = DataLoader(
+        cast("Dataset[LoadedFile | FailedFile]", dataset),
+        batch_size=8,
+        collate_fn=_as_list,
+        num_workers=workers,
+        prefetch_factor=max(2, settings.batch_size // 8) if workers else None,
+        worker_init_fn=_single_thread if workers else None,
+        pin_memory=torch.cuda.is_available(),
+    )
+    for batch in batches:
+        yield from batch
+
+
+class _FileDataset:
+    def __init__(self, files: list[FileFacts], loader: FileLoader) -> None:
+        self.files = files
+        self.loader = loader
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> LoadedFile | FailedFile:
+        return self.loader(self.files[index])
+
+
+def _as_list(batch: list[LoadedFile | FailedFile]) -> list[LoadedFile | FailedFile]:
+    return batch
+
+
+def _single_thread(_worker_id: int) -> None:
+    import torch
+
+    torch.set_num_threads(1)

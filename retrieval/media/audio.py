@@ -128,3 +128,8 @@ def split_windows(wave: np.ndarray, sr: int, window_s: float = 2.0, hop_s: float
     if starts[-1] + window < n:
         starts.append(n - window)
     return [AudioWindow(s / sr, (s + window) / sr, wave[s : s + window]) for s in starts]
+
+
+def audio_windows(wave: np.ndarray, sr: int, window_s: float) -> list[AudioWindow]:
+    """The windows an audio file is indexed and queried by: `window_s` long, overlapping by half."""
+    return split_windows(wave, sr, window_s, window_s / 2)

@@ -1,29 +1,39 @@
-"""Decode image files safely: size limits, EXIF orientation, JPEG draft mode, clear errors."""
+"""Decode image files safely: size limits, EXIF orientation and facts, JPEG draft mode, clear errors."""
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from retrieval.errors import MediaDecodeError
+from retrieval.media.exif import PhotoFacts, photo_facts
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 MAX_PIXELS = 180_000_000
 """Refuse images larger than this (decompression-bomb guard)."""
 
 
+@dataclass(frozen=True)
+class DecodedImage:
+    """An oriented RGB image, the original's displayed size, and its EXIF facts."""
+
+    image: Image.Image
+    width: int
+    height: int
+    facts: PhotoFacts
+
+
 def load_image(path: str | Path) -> Image.Image:
     """Open, fully decode and orient an image file as RGB; raise MediaDecodeError on failure."""
-    return decode_image(path, name=str(path))[0]
+    return decode_image(path, name=str(path)).image
 
 
-def decode_image(
-    source: str | Path | BinaryIO, name: str, draft_size: int | None = None
-) -> tuple[Image.Image, tuple[int, int]]:
-    """Decode `source` to an oriented RGB image; returns it with the original (width, height).
+def decode_image(source: str | Path | BinaryIO, name: str, draft_size: int | None = None) -> DecodedImage:
+    """Decode `source` to an oriented RGB image, with the original (displayed) size and EXIF facts.
 
     `draft_size` lets JPEG decode at a reduced scale when the photo is far larger than
     the model's input (Pillow's draft mode), which is much faster for big photos.
@@ -34,11 +44,12 @@ def decode_image(
             with Image.open(source) as im:
                 if im.width * im.height > MAX_PIXELS:
                     raise MediaDecodeError(f"{name}: image too large ({im.width}x{im.height})")
-                original = _oriented_size(im)
+                width, height = _oriented_size(im)
+                facts = photo_facts(im)
                 if draft_size and im.format == "JPEG":
                     im.draft("RGB", (draft_size * 2, draft_size * 2))
                 im.load()
-                return _to_rgb(ImageOps.exif_transpose(im)), original
+                return DecodedImage(_to_rgb(ImageOps.exif_transpose(im)), width, height, facts)
     except MediaDecodeError:
         raise
     except UnidentifiedImageError as err:

@@ -45,6 +45,18 @@ def resolve_roots(paths: Iterable[str | Path]) -> list[Path]:
     return roots
 
 
+def text_facts(paths: Iterable[str | Path]) -> list[FileFacts]:
+    """Captions files given by the user (CSV or TXT, see `media.text`) as text sources; raises for missing ones."""
+    facts = []
+    for raw in paths:
+        path = Path(raw).expanduser().resolve()
+        if not path.is_file():
+            raise MmsearchError(f"captions file not found: {raw}")
+        stat = path.stat()
+        facts.append(FileFacts(str(path), "text", stat.st_size, stat.st_mtime))
+    return facts
+
+
 def scan(roots: Iterable[Path], modalities: frozenset[Modality]) -> Iterator[FileFacts]:
     """Supported files under `roots` (recursive, sorted, hidden entries skipped, links not followed)."""
     for root in roots:

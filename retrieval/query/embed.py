@@ -30,16 +30,15 @@ def input_modality(item: object) -> Modality:
 
 def embed_audio(encoder: Encoder, wave: np.ndarray) -> np.ndarray:
     """One vector for a whole clip: the normalised mean of its windows' vectors."""
-    from retrieval.media.audio import split_windows
+    from retrieval.media.audio import audio_windows
 
-    windows = split_windows(wave, encoder.audio_sample_rate, encoder.audio_window_s, encoder.audio_window_s / 2)
+    windows = audio_windows(wave, encoder.audio_sample_rate, encoder.audio_window_s)
     vectors = encoder.encode_audio([w.samples for w in windows])
     return normalize(vectors.mean(axis=0, keepdims=True))[0]
 
 
 def embed_inputs(encoder: Encoder, items: Sequence[object], batch_size: int = 32) -> Vectors:
     """(N, dim) vectors for paths, PIL images and arrays (HxWxC images or mono waveforms)."""
-    from PIL import Image
 
     out = np.zeros((len(items), encoder.dim), dtype=np.float32)
     images: list[tuple[int, Image.Image]] = []
@@ -74,7 +73,9 @@ def _image(item: object) -> "Image.Image":
         return load_image(item)
     if isinstance(item, np.ndarray):
         return Image.fromarray(item.astype(np.uint8)).convert("RGB")
-    return item.convert("RGB")  # type: ignore[union-attr]
+    if not isinstance(item, Image.Image):
+        raise MediaDecodeError(f"cannot embed {display_name(item)}: give a path, a PIL image or an array")
+    return item.convert("RGB")
 
 
 def display_name(item: object) -> str:

@@ -72,7 +72,7 @@ def _exact(catalog: Catalog, allowed: np.ndarray, query: np.ndarray, k: int) -> 
 
 def _hits(catalog: Catalog, pairs: Sequence[tuple[float, int]]) -> list[SearchHit]:
     rows = catalog.rows([i for _, i in pairs])
-    hits = []
+    hits: list[SearchHit] = []
     for score, item_id in pairs:
         row = rows.get(item_id)
         if row is None:  # removed by a concurrent indexer since the FAISS file was read

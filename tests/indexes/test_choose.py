@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from indexes.choose import (
-    COMPRESS_BYTES, EXACT_LIMIT, choose_index_type, ivf_lists, min_train_size, train_sample_size,
+    COMPRESS_BYTES,
+    EXACT_LIMIT,
+    choose_index_type,
+    ivf_lists,
+    min_train_size,
+    train_sample_size,
 )
 from indexes.faiss_store import FaissStore
 from indexes.sync import desired_index_type

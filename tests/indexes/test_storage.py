@@ -19,7 +19,7 @@ def _vectors(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
 
 
 def _fill(catalog: Catalog, n: int, dim: int = 16) -> np.ndarray:
-    catalog.ensure("test-model", dim, "Flat", "test")
+    catalog.ensure("test-model", dim, "test")
     vectors = _vectors(n, dim)
     items = [NewItem(path=f"/photos/{i:03d}.jpg", modality="image", content_hash=f"h{i}", size=100 + i, mtime=1.0,
                      width=10 * i, height=5) for i in range(n)]
@@ -47,9 +47,9 @@ def test_catalog_refuses_other_model(tmp_path) -> None:
     catalog = Catalog(tmp_path / "catalog.duckdb")
     _fill(catalog, 3)
     with pytest.raises(IndexMismatchError, match="built with model 'test-model'"):
-        catalog.ensure("other-model", 16, "Flat", "other")
+        catalog.ensure("other-model", 16, "other")
     with pytest.raises(IndexMismatchError):
-        catalog.ensure("test-model", 32, "Flat", "test")
+        catalog.ensure("test-model", 32, "test")
 
 
 def test_missing_catalog(tmp_path) -> None:
@@ -60,10 +60,9 @@ def test_missing_catalog(tmp_path) -> None:
 def test_failed_transaction_leaves_catalog_unchanged(tmp_path) -> None:
     catalog = Catalog(tmp_path / "catalog.duckdb")
     _fill(catalog, 5)
-    with pytest.raises(RuntimeError):
-        with catalog.transaction() as con:
-            catalog.insert(con, [NewItem("/x.jpg", "image", "hx", 1, 1.0)], _vectors(1), "test-model")
-            raise RuntimeError("crash mid-batch")
+    with pytest.raises(RuntimeError), catalog.transaction() as con:
+        catalog.insert(con, [NewItem("/x.jpg", "image", "hx", 1, 1.0)], _vectors(1), "test-model")
+        raise RuntimeError("crash mid-batch")
     assert catalog.counts() == {"image": 5} and catalog.meta().generation == 1
 
 

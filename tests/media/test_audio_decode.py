@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from retrieval.media.audio import load_audio, resample
 from retrieval.errors import MediaDecodeError
+from retrieval.media.audio import load_audio, resample
 
 
 def test_fsdd_wav_decodes_at_16k(fsdd_dir: Path) -> None:

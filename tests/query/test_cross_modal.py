@@ -54,7 +54,7 @@ def _results(runner, db: Path, *args: str) -> list[dict]:
 
 
 def test_text_to_audio(runner, mixed) -> None:
-    media, _, db = mixed
+    _media, _, db = mixed
     hits = _results(runner, db, "seven", "--modality", "audio", "-k", "3")
     assert {h["modality"] for h in hits} == {"audio"}
     assert any(Path(h["path"]).name in ("7.wav", "long.wav") for h in hits[:2])

@@ -9,9 +9,8 @@ import soundfile as sf
 import torch
 
 from retrieval import Engine
-from retrieval.media.audio import load_audio
-from retrieval.media.audio import split_windows
-from retrieval.ingest.run import IndexSettings
+from retrieval.media.audio import load_audio, split_windows
+from retrieval.types import IndexSettings
 
 
 def test_long_recording_is_encoded_in_batches(tmp_path: Path, data_dir: Path, monkeypatch) -> None:

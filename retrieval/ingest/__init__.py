@@ -1,0 +1,1 @@
+"""The one indexing pipeline: scan -> plan -> load (worker processes) -> encode -> write -> FAISS sync."""

@@ -1,0 +1,30 @@
+"""Index facts (`mmsearch info`) and a health check."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Depends
+
+from retrieval.errors import IndexNotFoundError
+from server.params import service
+from server.schemas import ErrorResponse, Health, IndexInfoResponse
+from server.service import SearchService
+
+router = APIRouter(prefix="/api", tags=["index"])
+
+
+@router.get("/info", response_model=IndexInfoResponse, responses={404: {"model": ErrorResponse}})
+def info(engine: SearchService = Depends(service)) -> IndexInfoResponse:
+    """Where the index lives, its model, counts per modality, index type and size on disk."""
+    return IndexInfoResponse(**asdict(engine.engine.info()))
+
+
+@router.get("/health", response_model=Health)
+def health(engine: SearchService = Depends(service)) -> Health:
+    """'ok' and the catalog generation, which bumps on every commit of an indexer."""
+    try:
+        generation: int | None = engine.engine.catalog.meta().generation
+    except IndexNotFoundError:
+        generation = None
+    return Health(status="ok", generation=generation)

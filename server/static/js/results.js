@@ -1,0 +1,50 @@
+// The results grid: one card per hit, keyboard movement between cards.
+import { mediaUrl, thumbnailUrl } from './api.js';
+import { basename, el, parentName } from './dom.js';
+
+function audioPlayer(hit) {
+  const start = hit.start_s || 0;
+  const audio = el('audio', { controls: true, preload: 'none', src: `${mediaUrl(hit.id)}#t=${start}`,
+    'data-start': start, 'aria-label': `play ${basename(hit.path)}` });
+  audio.addEventListener('loadedmetadata', () => { if (audio.currentTime < start) audio.currentTime = start; });
+  return audio;
+}
+
+function preview(hit) {
+  if (hit.modality === 'text') {
+    return el('div', { class: 'text-card' }, el('p', {}, `“${hit.text || ''}”`));
+  }
+  return el('img', { class: 'thumb', loading: 'lazy', decoding: 'async', src: thumbnailUrl(hit.id),
+    alt: basename(hit.path), width: 256, height: 256 });
+}
+
+export function card(hit, index, { onOpen, onSimilar }) {
+  const title = hit.modality === 'text' ? (hit.ref || basename(hit.path)) : basename(hit.path);
+  const sub = hit.modality === 'text' ? 'caption' : parentName(hit.path);
+  const node = el('li', { class: `card ${hit.modality}`, tabindex: 0, dataset: { index, id: hit.id, score: hit.score },
+    'aria-label': `${title}, score ${hit.score.toFixed(3)}` },
+  el('div', { class: 'media' }, preview(hit), el('span', { class: 'score' }, hit.score.toFixed(3)),
+    el('span', { class: `badge ${hit.modality}` }, hit.modality)),
+  hit.modality === 'audio' ? audioPlayer(hit) : null,
+  el('div', { class: 'meta' },
+    el('div', { class: 'names' }, el('span', { class: 'title', title: hit.path }, title), el('span', { class: 'sub' }, sub)),
+    el('button', { type: 'button', class: 'similar', title: 'More like this',
+      onclick: (e) => { e.stopPropagation(); onSimilar(hit); } }, '≈ similar')));
+  node.addEventListener('click', (e) => { if (!e.target.closest('audio, button')) onOpen(hit); });
+  node.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && e.target === node) { e.preventDefault(); onOpen(hit); } // else Enter also presses the dialog's close button
+  });
+  return node;
+}
+
+export function moveFocus(grid, key) {
+  const cards = [...grid.querySelectorAll('.card')];
+  const current = cards.indexOf(document.activeElement);
+  if (current < 0) { cards[0]?.focus(); return; }
+  const top = cards[0].offsetTop;
+  const columns = Math.max(1, cards.filter((c) => c.offsetTop === top).length);
+  const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns, ArrowDown: columns }[key];
+  const next = cards[Math.max(0, Math.min(cards.length - 1, current + step))];
+  next.focus();
+  next.scrollIntoView({ block: 'nearest' });
+}
