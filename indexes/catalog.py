@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import shutil
-import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -37,10 +36,6 @@ from indexes.sql_filter import validate_where
 LOCK_TIMEOUT_S = 60.0
 FILTER_TIMEOUT_S = 1.0
 FILTER_MEMORY_LIMIT = "256MB"
-UNBOUNDED_FUNCTIONS = frozenset({
-    "repeat", "lpad", "rpad", "range", "generate_series", "list_resize", "array_resize", "bar", "printf", "format",
-})
-"""Functions whose run time or result size an argument sets; a `--where` may not call them."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
@@ -217,7 +212,7 @@ class Catalog:
             if version is not None and version > SCHEMA_VERSION:
                 raise CatalogVersionError(_newer_message(self.path, version))
             migrating = version is not None and version < SCHEMA_VERSION
-            if migrating:
+            if version is not None and migrating:
                 con.execute("CHECKPOINT")
                 with atomic_path(backup) as tmp:
                     shutil.copyfile(self.path, tmp)
@@ -368,7 +363,6 @@ class Catalog:
         predicate = validate_where(where, frozenset(ITEM_COLUMNS))
         sql = f"SELECT id FROM items WHERE ({predicate})"
         with self._connect(read_only=True) as con:
-            _refuse_unbounded_functions(con, sql)
             con.execute(f"SET memory_limit = '{FILTER_MEMORY_LIMIT}'")
             con.execute("SET threads = 1")
             timer = threading.Timer(max(0.05, deadline - time.monotonic()), con.interrupt)
@@ -394,25 +388,6 @@ class Catalog:
         """Number of distinct source files."""
         with self._connect(read_only=True) as con:
             return int(_scalar(con, "SELECT count(DISTINCT path) FROM items"))
-
-
-def _refuse_unbounded_functions(con: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """Raise FilterError if `sql` calls a function whose time or memory is set by an argument, not the data.
-
-    Such a call (e.g. `repeat('a', 2000000000)`) can run as one uninterruptible step, even at plan time.
-    """
-    from indexes.errors import FilterError
-
-    pending: list[Any] = [json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            name = str(node.get("function_name", "")).lower() if node.get("class") == "FUNCTION" else ""
-            if name in UNBOUNDED_FUNCTIONS:
-                raise FilterError(f"--where may not call {name}(): its cost is not bounded by the catalog's data")
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
 
 
 def check_compatible(meta: IndexMeta, model_id: str, dim: int, where: Path) -> None:

@@ -11,6 +11,11 @@ import duckdb
 from indexes.errors import FilterError
 
 _FORBIDDEN_CLASSES = {"SUBQUERY", "WINDOW", "STAR", "LAMBDA"}
+UNBOUNDED_FUNCTIONS = frozenset({
+    "repeat", "lpad", "rpad", "range", "generate_series", "list_resize", "array_resize", "bar", "printf", "format",
+})
+"""Functions whose run time or result size an argument sets, not the catalog's data: such a call
+(e.g. `repeat('a', 2000000000)`) can run as one uninterruptible step, so a `--where` may not call them."""
 
 
 def validate_where(predicate: str, columns: frozenset[str]) -> str:
@@ -18,8 +23,8 @@ def validate_where(predicate: str, columns: frozenset[str]) -> str:
 
     The predicate is parsed (never executed) by DuckDB's own parser, so anything that is not
     a plain WHERE expression (a second statement, a subquery, a table function, an unknown
-    column) is refused before it reaches a query. Execution then also happens on a read-only
-    connection with external access disabled.
+    column, a function whose cost an argument sets) is refused before it reaches a query. Execution
+    then happens on a read-only connection without external access, bounded in time and memory.
     """
     if not predicate.strip():
         raise FilterError("empty --where predicate")
@@ -40,6 +45,9 @@ def validate_where(predicate: str, columns: frozenset[str]) -> str:
         cls = expr.get("class")
         if cls in _FORBIDDEN_CLASSES:
             raise FilterError(f"--where may not contain {cls.lower()} expressions")
+        if cls == "FUNCTION" and str(expr.get("function_name", "")).lower() in UNBOUNDED_FUNCTIONS:
+            name = str(expr["function_name"]).lower()
+            raise FilterError(f"--where may not call {name}(): its cost is not bounded by the catalog's data")
         if cls == "COLUMN_REF":
             name = expr["column_names"][-1].lower()
             if name not in columns:

@@ -41,12 +41,16 @@ def install_error_handlers(app: FastAPI) -> None:
         status = next(code for cls, code in _STATUS if isinstance(err, cls))
         return error_response(status, err)
 
-    async def http_error(_: Request, err: HTTPException) -> JSONResponse:
+    async def http_error(_: Request, err: Exception) -> JSONResponse:
+        if not isinstance(err, HTTPException):
+            raise err
         response = error_response(err.status_code, err.detail)
         response.headers.update(err.headers or {})
         return response
 
-    async def validation_error(_: Request, err: RequestValidationError) -> JSONResponse:
+    async def validation_error(_: Request, err: Exception) -> JSONResponse:
+        if not isinstance(err, RequestValidationError):
+            raise err
         first = err.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path"))
         return error_response(422, f"{where}: {first.get('msg', 'invalid value')}" if where else first.get("msg"))

@@ -22,7 +22,7 @@ from retrieval.types import SearchHit
 if TYPE_CHECKING:
     from PIL import Image
 
-    from retrieval.classify import Classification
+    from retrieval.query.zeroshot import Classification
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class SearchService:
         from PIL import Image
 
         self.engine.search(self._embed("a photo"), k=1)
-        self._embed(Image.new("RGB", (224, 224), "gray"))  # type: ignore[arg-type]
+        self._embed(Image.new("RGB", (224, 224), "gray"))
         counts = self.engine.catalog.counts()
         if counts.get("audio"):
             with tempfile.TemporaryDirectory() as folder:

@@ -24,7 +24,9 @@ from PIL import Image, ImageDraw, ImageOps
 from retrieval.errors import ItemNotFoundError
 from server.media_files import media_path
 
-_DECODE_ERRORS: tuple[type[Exception], ...] = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+_UNRENDERABLE: tuple[type[Exception], ...] = (
+    ItemNotFoundError, OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+"""Why a source cannot become a thumbnail (missing, refused or undecodable): a placeholder is served."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class ThumbnailCache:
             return Thumbnail(etag, path=target, cached=True)
         try:
             data = render_thumbnail(media_path(row), self.size_px)
-        except (ItemNotFoundError, *_DECODE_ERRORS):
+        except _UNRENDERABLE:
             return self._placeholder("broken")
         self._store(target, data)
         return Thumbnail(etag, path=target)
@@ -96,15 +98,14 @@ class ThumbnailCache:
 
 def render_thumbnail(source: Path, size_px: int) -> bytes:
     """JPEG bytes of `source` scaled to fit `size_px`, upright per EXIF, alpha flattened."""
-    with Image.open(source) as im:
-        im.draft("RGB", (size_px * 2, size_px * 2))  # JPEG: decode at reduced scale
-        im = ImageOps.exif_transpose(im)
+    with Image.open(source) as opened:
+        opened.draft("RGB", (size_px * 2, size_px * 2))  # JPEG: decode at reduced scale
+        im: Image.Image = ImageOps.exif_transpose(opened)
         im.thumbnail((size_px, size_px), Image.Resampling.LANCZOS)
         if im.mode in ("RGBA", "LA", "P"):
-            im = im.convert("RGBA")
-            canvas = Image.new("RGB", im.size, (238, 240, 244))
-            canvas.paste(im, mask=im.getchannel("A"))
-            im = canvas
+            rgba = im.convert("RGBA")
+            im = Image.new("RGB", im.size, (238, 240, 244))
+            im.paste(rgba, mask=rgba.getchannel("A"))
         out = io.BytesIO()
         im.convert("RGB").save(out, "JPEG", quality=82)
     return out.getvalue()

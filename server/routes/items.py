@@ -24,16 +24,14 @@ def jsonable_row(row: dict[str, Any]) -> dict[str, Any]:
 def file_facts(row: dict[str, Any]) -> FileFacts:
     """Size of the item's file (if it may be served), its dimensions, capture time and camera."""
     taken = row.get("taken_at")
-    photo = {
-        "taken_at": f"{taken.isoformat(sep=' ')}{row.get('taken_offset') or ''}" if taken else None,
-        "camera": camera_name(row.get("camera_make"), row.get("camera_model")),
-    }
+    taken_at = f"{taken.isoformat(sep=' ')}{row.get('taken_offset') or ''}" if taken else None
+    camera = camera_name(row.get("camera_make"), row.get("camera_model"))
     try:
-        path = media_path(row)
+        size: int | None = os.stat(media_path(row)).st_size
     except ItemNotFoundError:
-        return FileFacts(exists=False, width=row.get("width"), height=row.get("height"), **photo)
-    return FileFacts(exists=True, size_bytes=os.stat(path).st_size, width=row.get("width"),
-                     height=row.get("height"), **photo)
+        size = None
+    return FileFacts(exists=size is not None, size_bytes=size, width=row.get("width"), height=row.get("height"),
+                     taken_at=taken_at, camera=camera)
 
 
 def camera_name(make: str | None, model: str | None) -> str | None:

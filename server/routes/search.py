@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from retrieval.types import SearchHit
 from server.params import search_request, service
-from server.schemas import ErrorResponse, SearchResponse
+from server.schemas import ErrorResponse, Hit, SearchResponse
 from server.service import SearchRequest, SearchService
 from server.settings import MAX_K, MAX_QUERY_CHARS
 from server.uploads import saved_uploads
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api", tags=["search"],
 def page(query: str, hits: list[SearchHit], search: SearchRequest, engine: SearchService) -> SearchResponse:
     """The response for one page of `hits`."""
     has_more = len(hits) == search.k and search.offset + search.k < MAX_K
-    return SearchResponse(query=query, model=engine.model_id(), results=[h.to_dict() for h in hits],
+    return SearchResponse(query=query, model=engine.model_id(), results=[Hit(**h.to_dict()) for h in hits],
                           offset=search.offset, has_more=has_more, where=search.where)
 
 
