@@ -27,6 +27,7 @@ demo: install
 	$(BIN)/mmsearch classify $(DATA)/skimage_data/images/coffee.png $(DATA)/fsdd/recordings/7_yweweler_0.wav \
 		--labels "cup of coffee,cat,rocket,seven,three"
 	$(BIN)/mmsearch info --db $(DEMO_DB)
+	@echo "search it in a browser: $(BIN)/mmsearch serve --db $(DEMO_DB) --open"
 
 # The README's test command: lint, format check and type check, then the whole suite.
 test: check
