@@ -1,6 +1,6 @@
 """How well the audio tower's architecture generalises to a voice it never heard: FSDD leave-one-speaker-out.
 
-    .venv/bin/python benchmarks/audio_speakers.py [--speakers yweweler,theo] [--extra 'synth/*.wav'] [--steps 600]
+    .venv/bin/python -m benchmarks.audio_speakers [--speakers yweweler,theo] [--extra 'synth/*.wav'] [--steps 600]
 
 For each held-out speaker, a fresh `AudioTower` with a 10-way linear layer is trained as a digit classifier
 (cross-entropy, the training augmentations of `recipes.audio.train`) on the other five speakers and scored
@@ -23,11 +23,11 @@ import torch
 import torch.nn.functional as F
 
 from recipes.audio.data import fsdd_clips, trim_silence
-from retrieval.media.audio import load_audio
-from retrieval.encoders.log_mel import LogMel, MelConfig, place_in_window
 from recipes.audio.prompts import DIGIT_WORDS
-from retrieval.encoders.audio import AudioTower, TowerConfig
 from recipes.audio.train import Augmenter, spec_augment
+from retrieval.encoders.audio import AudioTower, TowerConfig
+from retrieval.encoders.log_mel import LogMel, MelConfig, place_in_window
+from retrieval.media.audio import load_audio
 
 SAMPLE_RATE = 16_000
 MEL = MelConfig(window_s=1.0)
@@ -97,10 +97,14 @@ def main() -> None:
     speaker_of = [c.path.stem.split("_")[1] for c in clips]
     waves = [load_audio(c.path, SAMPLE_RATE) for c in clips]
     digits = [DIGIT_WORDS.index(c.key) for c in clips]
-    extra = [
-        (trim_silence(load_audio(path, SAMPLE_RATE), SAMPLE_RATE), DIGIT_WORDS.index(Path(path).name.split("_")[0]))
-        for path in sorted(glob.glob(args.extra))
-    ] if args.extra else []
+    extra = (
+        [
+            (trim_silence(load_audio(path, SAMPLE_RATE), SAMPLE_RATE), DIGIT_WORDS.index(Path(path).name.split("_")[0]))
+            for path in sorted(glob.glob(args.extra))
+        ]
+        if args.extra
+        else []
+    )
     speakers = args.speakers.split(",") if args.speakers else sorted(set(speaker_of))
     results = {}
     for held in speakers:
@@ -110,8 +114,17 @@ def main() -> None:
         accuracy, confusion = held_out_accuracy(train, test, args.steps, args.seed)
         results[held] = round(accuracy, 3)
         print(f"{held}: {accuracy:.3f} ({time.perf_counter() - start:.0f} s)\n{confusion}", flush=True)
-    print(json.dumps({"held_out_accuracy": results, "mean": round(float(np.mean(list(results.values()))), 4),
-                      "extra_clips": len(extra), "steps": args.steps, "seed": args.seed}))
+    print(
+        json.dumps(
+            {
+                "held_out_accuracy": results,
+                "mean": round(float(np.mean(list(results.values()))), 4),
+                "extra_clips": len(extra),
+                "steps": args.steps,
+                "seed": args.seed,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

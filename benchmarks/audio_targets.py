@@ -1,6 +1,6 @@
 """The audio targets measured through the product path (`mmsearch eval` on the shipped lite model).
 
-    .venv/bin/python benchmarks/audio_targets.py [--data ../shared/data]
+    .venv/bin/python -m benchmarks.audio_targets [--data ../shared/data]
 
 Writes two CSVs into a temp folder and evaluates them exactly as a user would:
 - FSDD held-out speaker `yweweler` (500 clips): zero-shot digits `zero`..`nine`, default audio templates;
@@ -37,8 +37,16 @@ def main() -> None:
             writer.writerows((c.path, c.captions[0]) for c in asterisk_clips(args.data) if c.split == "val")
         zeroshot = eval_zeroshot(digits, encoder)
         retrieval = eval_retrieval(prompts, encoder)
-    print(json.dumps({"fsdd_yweweler_zeroshot": zeroshot, "asterisk_heldout_text_to_audio": retrieval["t2i"],
-                      "model": encoder.model_id}, indent=1))
+    print(
+        json.dumps(
+            {
+                "fsdd_yweweler_zeroshot": zeroshot,
+                "asterisk_heldout_text_to_audio": retrieval["t2i"],
+                "model": encoder.model_id,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

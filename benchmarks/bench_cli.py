@@ -51,8 +51,14 @@ def slowest_imports(command: list[str], top: int) -> list[tuple[float, str, str]
     Each package is counted once, where it is first imported (its time includes what it imports
     in turn); the importer is the enclosing import seen by `python -X importtime`.
     """
-    run = subprocess.run([command[0], "-X", "importtime", *command[1:]], cwd=REPO, check=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run = subprocess.run(
+        [command[0], "-X", "importtime", *command[1:]],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines = [line.split("|") for line in run.stderr.splitlines() if line.startswith("import time:")]
     parsed = [(int(cum), name.rstrip()) for _, cum, name in lines if cum.strip().isdigit()]
     found = []
@@ -61,7 +67,7 @@ def slowest_imports(command: list[str], top: int) -> list[tuple[float, str, str]
         module = name.strip()
         if "." in module:
             continue
-        parent = next((p.strip() for _, p in parsed[n + 1:] if len(p) - len(p.lstrip()) < depth), "(top level)")
+        parent = next((p.strip() for _, p in parsed[n + 1 :] if len(p) - len(p.lstrip()) < depth), "(top level)")
         found.append((cumulative / 1e6, module, parent))
     return sorted(found, reverse=True)[:top]
 
@@ -90,11 +96,13 @@ def main() -> None:
             baselines.append(wall_time(BASELINE))
             queries.append(wall_time(query))
         base, cold = statistics.median(baselines), statistics.median(queries)
-        print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
-              f"load {min(loads):.2f}-{max(loads):.2f}, {args.runs} interleaved runs each")
+        print(
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+            f"load {min(loads):.2f}-{max(loads):.2f}, {args.runs} interleaved runs each"
+        )
         print("| command | median s | runs (s) |\n|---|---|---|")
-        print(f"| python -c \"import torch, faiss\" | {base:.2f} | {' '.join(f'{t:.2f}' for t in baselines)} |")
-        print(f"| mmsearch query \"{args.query}\" --db DB | {cold:.2f} | {' '.join(f'{t:.2f}' for t in queries)} |")
+        print(f'| python -c "import torch, faiss" | {base:.2f} | {" ".join(f"{t:.2f}" for t in baselines)} |')
+        print(f'| mmsearch query "{args.query}" --db DB | {cold:.2f} | {" ".join(f"{t:.2f}" for t in queries)} |')
         print(f"ratio query / import baseline: {cold / base:.2f}x")
         if args.profile:
             print("\nslowest packages imported by the query (python -X importtime, cumulative s, first importer):")

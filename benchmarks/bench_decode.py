@@ -56,11 +56,18 @@ def main() -> None:
                 handle.write((tone[:, None] + 0.05 * rng.standard_normal((t.size, 2))).astype(np.float32))
         ours = measure(lambda p: load_audio(p, TARGET_RATE), path)
         naive = measure(whole_file, path)
-    print(json.dumps({
-        "minutes": args.minutes, "ours": ours, "whole_file": naive,
-        "time_ratio_whole_over_ours": round(naive["seconds"] / ours["seconds"], 2),
-        "memory_ratio_whole_over_ours": round(naive["peak_mb"] / ours["peak_mb"], 2),
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "minutes": args.minutes,
+                "ours": ours,
+                "whole_file": naive,
+                "time_ratio_whole_over_ours": round(naive["seconds"] / ours["seconds"], 2),
+                "memory_ratio_whole_over_ours": round(naive["peak_mb"] / ours["peak_mb"], 2),
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

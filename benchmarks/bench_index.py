@@ -46,7 +46,7 @@ def ceiling(encoder, files: list[Path], batch_size: int) -> float:
     tensors = [transform(load_image(f)) for f in files]
     started = time.perf_counter()
     for start in range(0, len(tensors), batch_size):
-        encoder.encode_image_batch(torch.stack(tensors[start:start + batch_size]))
+        encoder.encode_image_batch(torch.stack(tensors[start : start + batch_size]))
     return len(files) / (time.perf_counter() - started)
 
 
@@ -55,7 +55,7 @@ def naive(encoder, files: list[Path], batch_size: int) -> float:
     transform = encoder.image_transform()
     started = time.perf_counter()
     for start in range(0, len(files), batch_size):
-        batch = [transform(load_image(f)) for f in files[start:start + batch_size]]
+        batch = [transform(load_image(f)) for f in files[start : start + batch_size]]
         encoder.encode_image_batch(torch.stack(batch))
     return len(files) / (time.perf_counter() - started)
 
@@ -80,18 +80,24 @@ def main() -> None:
     encoder = load_encoder(args.model)
     encoder.encode_texts(["warm up"])  # load both towers before timing anything
     encoder.encode_images([load_image(next((args.data / "caltech101" / "images").rglob("*.jpg")))])
-    print(f"model {encoder.model_id}, device {encoder.device}, batch {args.batch_size}, "
-          f"torch threads {torch.get_num_threads()}")
-    print(f"{'images':>7} {'ceiling/s':>10} {'ours/s':>8} {'naive/s':>8} {'ours/ceil':>9} {'ours/naive':>10} "
-          f"{'re-run s':>8}")
+    print(
+        f"model {encoder.model_id}, device {encoder.device}, batch {args.batch_size}, "
+        f"torch threads {torch.get_num_threads()}"
+    )
+    print(
+        f"{'images':>7} {'ceiling/s':>10} {'ours/s':>8} {'naive/s':>8} {'ours/ceil':>9} {'ours/naive':>10} "
+        f"{'re-run s':>8}"
+    )
     for copies in (int(c) for c in args.scale.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             files = make_folder(args.data / "caltech101" / "images", Path(tmp) / "photos", copies)
             top = ceiling(encoder, files[:1024], args.batch_size)
             mine, rerun = ours(encoder, Path(tmp) / "photos", Path(tmp) / "db", args.batch_size)
             simple = naive(encoder, files[:1024], args.batch_size)
-            print(f"{len(files):>7} {top:>10.1f} {mine:>8.1f} {simple:>8.1f} {mine / top:>9.2f} {mine / simple:>10.2f} "
-                  f"{rerun:>8.2f}")
+            print(
+                f"{len(files):>7} {top:>10.1f} {mine:>8.1f} {simple:>8.1f} {mine / top:>9.2f} {mine / simple:>10.2f} "
+                f"{rerun:>8.2f}"
+            )
 
 
 if __name__ == "__main__":

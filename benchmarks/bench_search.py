@@ -142,13 +142,17 @@ def run_size(
 
 def _format(row: Row) -> str:
     probe = "" if row.nprobe is None else f" nprobe={row.nprobe}"
-    return (f"| {row.size:>9,} | {row.name:<5} | {row.factory + probe:<42} | {row.recall_at_10:6.3f} | "
-            f"{row.queries_per_s:9.0f} | {row.p50_ms:8.2f} | {row.p95_ms:8.2f} | {row.bytes_per_vector:7.0f} | "
-            f"{row.build_s:7.1f} |")
+    return (
+        f"| {row.size:>9,} | {row.name:<5} | {row.factory + probe:<42} | {row.recall_at_10:6.3f} | "
+        f"{row.queries_per_s:9.0f} | {row.p50_ms:8.2f} | {row.p95_ms:8.2f} | {row.bytes_per_vector:7.0f} | "
+        f"{row.build_s:7.1f} |"
+    )
 
 
-HEADER = ("| vectors   | role  | index                                      | rec@10 | queries/s | p50 ms   | p95 ms   "
-          "| B/vec   | build s |\n|" + "---|" * 9)
+HEADER = (
+    "| vectors   | role  | index                                      | rec@10 | queries/s | p50 ms   | p95 ms   "
+    "| B/vec   | build s |\n|" + "---|" * 9
+)
 
 
 def ratios(rows: list[Row]) -> list[str]:
@@ -157,10 +161,12 @@ def ratios(rows: list[Row]) -> list[str]:
     for size in sorted({r.size for r in rows}):
         exact = next(r for r in rows if r.size == size and r.name == "exact")
         auto = next(r for r in rows if r.size == size and r.name == "auto" and r.nprobe in (None, NPROBE))
-        lines.append(f"n={size:,}: auto {auto.factory} vs exact: recall@10 {auto.recall_at_10:.3f}, "
-                     f"queries/s x{auto.queries_per_s / exact.queries_per_s:.1f}, "
-                     f"p50 x{exact.p50_ms / auto.p50_ms:.1f} faster ({auto.p50_ms:.2f} ms vs {exact.p50_ms:.2f} ms), "
-                     f"bytes/vector x{auto.bytes_per_vector / exact.bytes_per_vector:.2f}")
+        lines.append(
+            f"n={size:,}: auto {auto.factory} vs exact: recall@10 {auto.recall_at_10:.3f}, "
+            f"queries/s x{auto.queries_per_s / exact.queries_per_s:.1f}, "
+            f"p50 x{exact.p50_ms / auto.p50_ms:.1f} faster ({auto.p50_ms:.2f} ms vs {exact.p50_ms:.2f} ms), "
+            f"bytes/vector x{auto.bytes_per_vector / exact.bytes_per_vector:.2f}"
+        )
     return lines
 
 
@@ -171,19 +177,28 @@ def main() -> None:
     parser.add_argument("--latency-queries", type=int, default=200, help="queries timed one by one")
     parser.add_argument("--sigma", type=float, default=0.45, help="noise radius around each centre")
     parser.add_argument("--nprobe", default=f"16,{NPROBE},64", help="IVF nprobe values to report")
-    parser.add_argument("--alternatives", default="HNSW32",
-                        help="';'-separated factory strings measured besides exact, auto and the compressed tier")
+    parser.add_argument(
+        "--alternatives",
+        default="HNSW32",
+        help="';'-separated factory strings measured besides exact, auto and the compressed tier",
+    )
     parser.add_argument("--alt-max-size", type=int, default=10**9, help="skip alternatives above this size")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the rows here")
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "mmsearch-bench-captions.npy",
-                        help="where the caption embeddings are cached between runs")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "mmsearch-bench-captions.npy",
+        help="where the caption embeddings are cached between runs",
+    )
     args = parser.parse_args()
     args.nprobe = [int(p) for p in args.nprobe.split(",")]
     args.alternatives = [a for a in args.alternatives.split(";") if a]
 
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
-          f"faiss {faiss.__version__} with {faiss.omp_get_max_threads()} threads, load {os.getloadavg()[0]:.2f}")
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+        f"faiss {faiss.__version__} with {faiss.omp_get_max_threads()} threads, load {os.getloadavg()[0]:.2f}"
+    )
     start = time.perf_counter()
     real = caption_embeddings(CAPTIONS, args.cache)
     real = real[np.random.default_rng(args.seed).permutation(len(real))]
@@ -192,8 +207,10 @@ def main() -> None:
     if args.queries > n_queries:
         queries = np.vstack([queries, clustered(centres, args.queries - n_queries, args.sigma, args.seed + 1)])
     real_top1 = np.median((queries[:n_queries] @ centres.T).max(axis=1))
-    print(f"{len(real)} caption embeddings in {time.perf_counter() - start:.1f} s; "
-          f"median top-1 cosine of the queries against the {len(centres)} real captions {real_top1:.3f}")
+    print(
+        f"{len(real)} caption embeddings in {time.perf_counter() - start:.1f} s; "
+        f"median top-1 cosine of the queries against the {len(centres)} real captions {real_top1:.3f}"
+    )
     rows: list[Row] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:

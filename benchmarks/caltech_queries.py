@@ -37,7 +37,8 @@ def main() -> None:
         if not found:
             misses.append(folder)
     ms = sorted(1000 * t for t in latencies)
-    print(f"model {engine.info().model_id}: top-{args.k} class hit rate {hits}/{len(folders)} = {hits / len(folders):.3f}")
+    rate = hits / len(folders)
+    print(f"model {engine.info().model_id}: top-{args.k} class hit rate {hits}/{len(folders)} = {rate:.3f}")
     print(f"warm query latency: p50 {statistics.median(ms):.1f} ms, p95 {ms[int(0.95 * (len(ms) - 1))]:.1f} ms")
     print(f"misses: {', '.join(misses)}")
 

@@ -49,7 +49,8 @@ def _engine(db: Path | None, model: str | None) -> "Engine":
 def index(
     paths: list[Path] | None = typer.Argument(None, help="folders or files to index (recursive)"),
     captions: list[Path] | None = typer.Option(
-        None, "--captions", help="CSV (text|caption column, optional id) or .txt (one text per line) to index"),
+        None, "--captions", help="CSV (text|caption column, optional id) or .txt (one text per line) to index"
+    ),
     db: Path | None = DbOption,
     model: str | None = ModelOption,
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="items per encoder batch"),
@@ -107,10 +108,13 @@ def query(
             query_value, shown = example, str(example.resolve())
         else:
             raise MmsearchError(f"path not found: {example}")
-        hits = engine.search(query_value, k=k, where=where, threshold=threshold, modality=cast("Modality | None", modality))
+        hits = engine.search(
+            query_value, k=k, where=where, threshold=threshold, modality=cast("Modality | None", modality)
+        )
         if as_json:
-            render.print_json({"query": shown, "model": engine.encoder.model_id,
-                               "results": [h.to_dict() for h in hits]})
+            render.print_json(
+                {"query": shown, "model": engine.encoder.model_id, "results": [h.to_dict() for h in hits]}
+            )
         else:
             render.hits_table(hits)
 
@@ -153,10 +157,12 @@ def classify_command(
     labels: str | None = typer.Option(None, "--labels", help="comma-separated labels, e.g. 'cat,dog,car'"),
     labels_file: Path | None = typer.Option(None, "--labels-file", help="text file with one label per line"),
     template: list[str] | None = typer.Option(
-        None, "--template", help="prompt with {} for the label; repeat for an ensemble (default: per modality)"),
+        None, "--template", help="prompt with {} for the label; repeat for an ensemble (default: per modality)"
+    ),
     top_k: int = typer.Option(3, "-k", "--top-k", min=1, help="labels to show per input"),
     threshold: float | None = typer.Option(
-        None, "--threshold", help="answer 'none' when the best probability is below this"),
+        None, "--threshold", help="answer 'none' when the best probability is below this"
+    ),
     model: str | None = ModelOption,
     as_json: bool = JsonOption,
     csv_out: Path | None = typer.Option(None, "--csv", help="also write source,label,probability rows here"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -44,17 +44,18 @@ def retrieval_command(
 @eval_app.command("zeroshot")
 def zeroshot_command(
     labels: Path = typer.Option(..., "--labels", help="CSV with columns path,label (paths relative to it)"),
-    template: Optional[list[str]] = typer.Option(
+    template: list[str] | None = typer.Option(
         None, "--template", help="prompt template with {} for the label; repeat for an ensemble"
     ),
-    split: Optional[str] = typer.Option(None, "--split", help="only rows whose split column equals this"),
+    split: str | None = typer.Option(None, "--split", help="only rows whose split column equals this"),
     model: str = typer.Option("lite", "--model", help=MODEL_HELP),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Zero-shot classification accuracy (top-1/top-5) over the CSV's distinct labels."""
     from retrieval.evaluation.runs import eval_zeroshot
 
-    result = run_or_exit(lambda: eval_zeroshot(labels, _encoder(model), list(template) if template else None, split=split))
+    templates = list(template) if template else None
+    result = run_or_exit(lambda: eval_zeroshot(labels, _encoder(model), templates, split=split))
     if as_json:
         typer.echo(json.dumps(result))
         return

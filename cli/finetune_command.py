@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,8 +12,8 @@ from cli.errors import run_or_exit
 
 def finetune_command(
     out: Path = typer.Option(..., "--out", help="new folder for the fine-tuned model (must not exist)"),
-    pairs: Optional[Path] = typer.Option(None, "--pairs", help="CSV with columns image,caption"),
-    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV with columns path,label"),
+    pairs: Path | None = typer.Option(None, "--pairs", help="CSV with columns image,caption"),
+    labels: Path | None = typer.Option(None, "--labels", help="CSV with columns path,label"),
     base: str = typer.Option(
         "lite", "--base", help="starting model: 'lite', a fine-tune folder, or openclip:ARCH/TAG|FILE"
     ),
@@ -22,14 +21,16 @@ def finetune_command(
     batch_size: int = typer.Option(128, "--batch-size"),
     lr: float = typer.Option(1e-3, "--lr"),
     train: str = typer.Option(
-        "heads", "--train", help="heads | last-n-blocks (also train the tower's last --blocks) | lora (low-rank updates of them)"
+        "heads",
+        "--train",
+        help="heads | last-n-blocks (also train the tower's last --blocks) | lora (low-rank updates of them)",
     ),
     blocks: int = typer.Option(2, "--blocks", help="tower blocks trained by last-n-blocks and lora"),
     lora_rank: int = typer.Option(8, "--lora-rank", help="rank of the LoRA updates"),
     val_fraction: float = typer.Option(0.2, "--val-fraction", help="share of images held out for validation"),
     seed: int = typer.Option(0, "--seed"),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="fine-tune folder or safetensors to start from"),
-    wise_ft: Optional[float] = typer.Option(
+    resume: Path | None = typer.Option(None, "--resume", help="fine-tune folder or safetensors to start from"),
+    wise_ft: float | None = typer.Option(
         None, "--wise-ft", help="ALPHA in [0,1]: keep (1-ALPHA)*start + ALPHA*trained weights"
     ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
@@ -44,8 +45,19 @@ def finetune_command(
             typer.echo(f"epoch {stats.epoch:>3}  loss {stats.loss:.4f}  {recall}", err=True)
 
     settings = FinetuneSettings(
-        out=out, pairs=pairs, labels=labels, base=base, epochs=epochs, batch_size=batch_size, lr=lr,
-        train=train, blocks=blocks, lora_rank=lora_rank, val_fraction=val_fraction, seed=seed, resume=resume,
+        out=out,
+        pairs=pairs,
+        labels=labels,
+        base=base,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        train=train,
+        blocks=blocks,
+        lora_rank=lora_rank,
+        val_fraction=val_fraction,
+        seed=seed,
+        resume=resume,
         wise_ft=wise_ft,
     )
     report = run_or_exit(lambda: finetune(settings, on_epoch))

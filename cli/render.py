@@ -77,8 +77,13 @@ def info_table(info: "IndexInfo") -> None:
     """`mmsearch info` as aligned key/value lines."""
     counts = ", ".join(f"{k} {v}" for k, v in sorted(info.counts.items())) or "empty"
     rows = [
-        ("index", info.db), ("model", info.model_id), ("dim", str(info.dim)), ("index type", info.index_type),
-        ("items", counts), ("files", str(info.files)), ("size on disk", _human_bytes(info.bytes_on_disk)),
+        ("index", info.db),
+        ("model", info.model_id),
+        ("dim", str(info.dim)),
+        ("index type", info.index_type),
+        ("items", counts),
+        ("files", str(info.files)),
+        ("size on disk", _human_bytes(info.bytes_on_disk)),
         ("created", info.created_at),
     ]
     for key, value in rows:
@@ -101,8 +106,13 @@ class IndexProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
-            TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]:>8.1f} files/s"),
-            TextColumn("ETA"), TimeRemainingColumn(), console=Console(file=sys.stderr),
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>8.1f} files/s"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
         )
         self._task = self._progress.add_task(label, total=None, rate=0.0)
         self._started = 0.0

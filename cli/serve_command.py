@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,13 +17,18 @@ if TYPE_CHECKING:
 
 
 def serve_command(
-    db: Optional[Path] = typer.Option(None, "--db", envvar="MMSEARCH_DB",
-                                      help="index folder (default: $MMSEARCH_DB or ~/.local/share/mmsearch/default)"),
+    db: Path | None = typer.Option(
+        None,
+        "--db",
+        envvar="MMSEARCH_DB",
+        help="index folder (default: $MMSEARCH_DB or ~/.local/share/mmsearch/default)",
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on; anything but loopback needs a token"),
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="port (0: any free port)"),
     open_browser: bool = typer.Option(False, "--open", help="open the page in a browser"),
-    token_file: Optional[Path] = typer.Option(
-        None, "--token-file", help="file holding the access token (else $MMSEARCH_TOKEN)"),
+    token_file: Path | None = typer.Option(
+        None, "--token-file", help="file holding the access token (else $MMSEARCH_TOKEN)"
+    ),
 ) -> None:
     """Serve a JSON API and a search page on the index (read-only)."""
     from retrieval.engine import default_db

@@ -66,9 +66,27 @@ CREATE TABLE IF NOT EXISTS items (
 """
 
 ITEM_COLUMNS: tuple[str, ...] = (
-    "id", "path", "part", "modality", "content_hash", "size", "mtime", "width", "height",
-    "start_s", "end_s", "text", "ref", "added_at", "model_id",
-    "taken_at", "taken_offset", "camera_make", "camera_model", "gps_lat", "gps_lon",
+    "id",
+    "path",
+    "part",
+    "modality",
+    "content_hash",
+    "size",
+    "mtime",
+    "width",
+    "height",
+    "start_s",
+    "end_s",
+    "text",
+    "ref",
+    "added_at",
+    "model_id",
+    "taken_at",
+    "taken_offset",
+    "camera_make",
+    "camera_model",
+    "gps_lat",
+    "gps_lon",
 )
 """Columns a user sees in results and may use in `--where` (the vector blob is internal)."""
 
@@ -189,9 +207,14 @@ class Catalog:
                 created = time.strftime("%Y-%m-%dT%H:%M:%S")
                 con.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
-                    [("schema_version", str(SCHEMA_VERSION)), ("model_id", model_id), ("dim", str(dim)),
-                     ("generation", "0"), ("created_at", created),
-                     ("model_name", model_name)],
+                    [
+                        ("schema_version", str(SCHEMA_VERSION)),
+                        ("model_id", model_id),
+                        ("dim", str(dim)),
+                        ("generation", "0"),
+                        ("created_at", created),
+                        ("model_name", model_name),
+                    ],
                 )
                 meta = _read_meta(con)
         found = _meta_from_dict(meta, self.path)
@@ -292,8 +315,13 @@ class Catalog:
         now = time.strftime("%Y-%m-%d %H:%M:%S")
         rows = []
         for n, (item_id, item) in enumerate(zip(ids, items)):
-            values = {"id": item_id, "added_at": now, "model_id": model_id, "vector": blobs[n].tobytes(),
-                      **{c: getattr(item, c) for c in _ITEM_FIELDS}}
+            values = {
+                "id": item_id,
+                "added_at": now,
+                "model_id": model_id,
+                "vector": blobs[n].tobytes(),
+                **{c: getattr(item, c) for c in _ITEM_FIELDS},
+            }
             rows.append(tuple(values[c] for c in _INSERT_COLUMNS))
         if rows:
             placeholders = ", ".join("?" * len(_INSERT_COLUMNS))
@@ -311,7 +339,9 @@ class Catalog:
             _bump_generation(con)
         return found
 
-    def update_facts(self, con: duckdb.DuckDBPyConnection, old_path: str, new_path: str, size: int, mtime: float) -> None:
+    def update_facts(
+        self, con: duckdb.DuckDBPyConnection, old_path: str, new_path: str, size: int, mtime: float
+    ) -> None:
         """Inside transaction `con`: record a new path, size and mtime for unchanged content."""
         con.execute("UPDATE items SET path = ?, size = ?, mtime = ? WHERE path = ?", [new_path, size, mtime, old_path])
         _bump_generation(con)
@@ -413,9 +443,17 @@ def _meta_from_dict(meta: dict[str, str], path: Path) -> IndexMeta:
     if version > SCHEMA_VERSION:
         raise CatalogVersionError(_newer_message(path, version))
     if version < SCHEMA_VERSION:
-        raise CatalogVersionError(f"catalog {path} has schema version {version}; open it with `mmsearch info` to upgrade it")
-    return IndexMeta(meta["model_id"], int(meta["dim"]), meta.get("index_type"), int(meta["generation"]),
-                     meta["created_at"], meta["model_name"])
+        raise CatalogVersionError(
+            f"catalog {path} has schema version {version}; open it with `mmsearch info` to upgrade it"
+        )
+    return IndexMeta(
+        meta["model_id"],
+        int(meta["dim"]),
+        meta.get("index_type"),
+        int(meta["generation"]),
+        meta["created_at"],
+        meta["model_name"],
+    )
 
 
 def _newer_message(path: Path, version: int) -> str:

@@ -11,9 +11,20 @@ import duckdb
 from indexes.errors import FilterError
 
 _FORBIDDEN_CLASSES = {"SUBQUERY", "WINDOW", "STAR", "LAMBDA"}
-UNBOUNDED_FUNCTIONS = frozenset({
-    "repeat", "lpad", "rpad", "range", "generate_series", "list_resize", "array_resize", "bar", "printf", "format",
-})
+UNBOUNDED_FUNCTIONS = frozenset(
+    {
+        "repeat",
+        "lpad",
+        "rpad",
+        "range",
+        "generate_series",
+        "list_resize",
+        "array_resize",
+        "bar",
+        "printf",
+        "format",
+    }
+)
 """Functions whose run time or result size an argument sets, not the catalog's data: such a call
 (e.g. `repeat('a', 2000000000)`) can run as one uninterruptible step, so a `--where` may not call them."""
 

@@ -1,6 +1,6 @@
 """Reproduce the shipped `lite` weights: cache frozen features, train the heads, evaluate, save.
 
-    python -m recipes.lite --data ../shared/data --out retrieval/models/lite
+python -m recipes.lite --data ../shared/data --out retrieval/models/lite
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from recipes.args import add_paths
 from retrieval.encoders.efficientnet import load_tower
 from retrieval.encoders.lite import LiteConfig, build_heads, imagenet_class_text, save_heads
+from retrieval.encoders.lite_heads import LiteHeads
 from retrieval.evaluation.metrics import topk_accuracy
 from retrieval.query.prompts import IMAGE_TEMPLATES, fill_templates
+from retrieval.query.zeroshot import build_classifier
 from retrieval.train.data import PairSet, merge, read_captions, read_labels, split_last
 from retrieval.train.features import ImageFeatures, Progress, image_features, text_features
+from retrieval.train.heads import PriorHeads
 from retrieval.train.loop import TrainData, TrainSettings, ValData, train_heads, validation_recall
 from retrieval.train.tower_tuning import TailHeads, trainable_tail, tuned_tower_state
 
@@ -29,7 +33,10 @@ log = logging.getLogger(__name__)
 
 MODEL_ID = "lite-v1"
 WEIGHTS_FILE = "lite-v1.safetensors"
-DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "lite"
+FLICKR_CAPTIONS = Path("flickr8k_800", "captions.csv")
+"""Training and validation captions, under the data folder."""
+CALTECH_LABELS = Path("caltech101", "labels.csv")
+"""Training labels (split `train`) and the zero-shot test set (split `test`), under the data folder."""
 
 
 @dataclass(frozen=True)
@@ -37,21 +44,21 @@ class BuildSettings:
     """The recipe of the shipped model (defaults) and the knobs the variant sweep turned."""
 
     data_dir: Path
-    cache_dir: Path | None = DEFAULT_CACHE
+    cache_dir: Path | None = None
     tower: str = "efficientnet_lite0"
     views: int = 2
     n_val: int = 160
     use_caltech: bool = True
     text_adapter: bool = True
-    head_hidden: int = 0
     feature_dropout: float = 0.5
-    learn_class_text: bool = False
     prior_temperature: float = 1.0
     tail_blocks: int = 0
     """Also train the tower's last blocks and head convolution (0 = heads only)."""
     lora_rank: int = 0
     """With `tail_blocks`: train rank-r LoRA updates of their pointwise convolutions instead of every weight."""
-    train: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=30, distill_weight=0.3, select_best=False))
+    train: TrainSettings = field(
+        default_factory=lambda: TrainSettings(epochs=30, distill_weight=0.3, select_best=False)
+    )
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,8 @@ class Prepared:
     test_logits: torch.Tensor
     test_labels: np.ndarray
     test_classes: list[str]
-    test_text_raw: torch.Tensor
+    test_texts: dict[str, np.ndarray]
+    """Raw MiniLM vector of each zero-shot prompt of the test classes."""
 
 
 def _features(images: list[Path], settings: BuildSettings, view: int, progress: Progress | None) -> ImageFeatures:
@@ -79,7 +87,9 @@ def _inputs(features: ImageFeatures) -> np.ndarray:
     return features.pooled if features.activations is None else features.activations
 
 
-def _stack_views(sets: list[PairSet], settings: BuildSettings, progress: Progress | None) -> tuple[np.ndarray, np.ndarray]:
+def _stack_views(
+    sets: list[PairSet], settings: BuildSettings, progress: Progress | None
+) -> tuple[np.ndarray, np.ndarray]:
     """(views, images, ...) model inputs and (views, images, 1000) frozen logits of the training images."""
     inputs, logits = [], []
     for view in range(settings.views):
@@ -91,10 +101,9 @@ def _stack_views(sets: list[PairSet], settings: BuildSettings, progress: Progres
 
 def prepare(settings: BuildSettings, progress: Progress | None = None) -> Prepared:
     """Read the data, split off validation and compute (or load cached) frozen features."""
-    data = settings.data_dir
-    flickr = read_captions(data / "flickr8k_800" / "captions.csv")
+    flickr = read_captions(settings.data_dir / FLICKR_CAPTIONS)
     flickr_train, flickr_val = split_last(flickr, settings.n_val)
-    labels_csv = data / "caltech101" / "labels.csv"
+    labels_csv = settings.data_dir / CALTECH_LABELS
     offset = int(flickr.image_group.max()) + 1
     caltech_train, _ = read_labels(labels_csv, "train", group_offset=offset)
     caltech_test, classes = read_labels(labels_csv, "test", templates=IMAGE_TEMPLATES)
@@ -127,21 +136,24 @@ def prepare(settings: BuildSettings, progress: Progress | None = None) -> Prepar
         test_logits=torch.from_numpy(test_feats.logits),
         test_labels=caltech_test.image_group,
         test_classes=classes,
-        test_text_raw=torch.from_numpy(encode(test_texts)).reshape(len(classes), len(IMAGE_TEMPLATES), -1),
+        test_texts=dict(zip(test_texts, encode(test_texts))),
     )
 
 
-def zeroshot_accuracy(heads: torch.nn.Module, prepared: Prepared) -> dict[str, float]:
-    """Caltech-101 test top-1/top-5 of the heads, on cached features (same maths as `eval_zeroshot`)."""
+def zeroshot_accuracy(heads: PriorHeads, prepared: Prepared) -> dict[str, float]:
+    """Caltech-101 test top-1/top-5 of the heads, on cached features (the classifier of `eval_zeroshot`)."""
+
+    def encode_texts(texts: list[str]) -> np.ndarray:
+        raw = torch.from_numpy(np.stack([prepared.test_texts[t] for t in texts]))
+        return heads.text_vectors(raw).numpy()
+
     with torch.inference_mode():
-        texts = heads.text_vectors(prepared.test_text_raw)
-        classifier = torch.nn.functional.normalize(texts.mean(dim=1), dim=-1)
-        images = heads.image_vectors(prepared.test_inputs, prepared.test_logits)
-        scores = (images @ classifier.T).numpy()
-    return topk_accuracy(scores, prepared.test_labels, ks=(1, 5))
+        classifier = build_classifier(encode_texts, prepared.test_classes, IMAGE_TEMPLATES)
+        images = heads.image_vectors(prepared.test_inputs, prepared.test_logits).numpy()
+    return topk_accuracy(images @ classifier.T, prepared.test_labels, ks=(1, 5))
 
 
-def imagenet_agreement(heads: torch.nn.Module, prepared: Prepared) -> float:
+def imagenet_agreement(heads: PriorHeads, prepared: Prepared) -> float:
     """Share of Caltech test images whose nearest ImageNet class text is the tower's own top-1 class.
 
     Measures how much ImageNet knowledge the image vectors keep (1.0 would be perfect recall of it).
@@ -161,9 +173,7 @@ def lite_config(settings: BuildSettings, model_id: str = MODEL_ID) -> LiteConfig
         image_tower=settings.tower,
         prior_temperature=settings.prior_temperature,
         text_adapter=settings.text_adapter,
-        head_hidden=settings.head_hidden,
         feature_dropout=settings.feature_dropout,
-        learn_class_text=settings.learn_class_text,
         tuned_blocks=settings.tail_blocks,
         logit_scale=1 / 0.07,
         weights=WEIGHTS_FILE,
@@ -172,22 +182,24 @@ def lite_config(settings: BuildSettings, model_id: str = MODEL_ID) -> LiteConfig
 
 def train_variant(
     settings: BuildSettings, prepared: Prepared, on_epoch: Any = None
-) -> tuple[torch.nn.Module, dict[str, torch.Tensor], dict[str, Any]]:
+) -> tuple[LiteHeads, dict[str, torch.Tensor], dict[str, Any]]:
     """Train one variant; returns heads, the tuned tower tensors (empty for heads only) and the metrics
     before and after training."""
     heads = build_heads(lite_config(settings), prepared.class_text).eval()
-    model, tower = heads, None
+    model: LiteHeads | TailHeads = heads
+    tower_state: dict[str, torch.Tensor] = {}
     if settings.tail_blocks:
         tower = load_tower(settings.tower)
         model = TailHeads(trainable_tail(tower, settings.tail_blocks, settings.lora_rank), heads)
     before = _measure(model.eval(), prepared)
     result = train_heads(model, prepared.train, settings.train, prepared.val, on_epoch)
     after = _measure(model, prepared)
-    tower_state = tuned_tower_state(tower, model.tail, settings.tail_blocks) if tower is not None else {}
+    if isinstance(model, TailHeads):
+        tower_state = tuned_tower_state(tower, model.tail, settings.tail_blocks)
     return heads, tower_state, {"before": before, "after": after, "best_epoch": result.best_epoch}
 
 
-def _measure(heads: torch.nn.Module, prepared: Prepared) -> dict[str, Any]:
+def _measure(heads: PriorHeads, prepared: Prepared) -> dict[str, Any]:
     return {
         "val_t2i": validation_recall(heads, prepared.val),
         "caltech": zeroshot_accuracy(heads, prepared),
@@ -217,10 +229,8 @@ def _recipe(settings: BuildSettings) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="shared data folder (flickr8k_800, caltech101)")
-    parser.add_argument("--out", type=Path, required=True, help="output weights directory")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="frozen-feature cache folder")
+    parser = argparse.ArgumentParser(prog="python -m recipes.lite", description=__doc__.splitlines()[0])
+    add_paths(parser, "lite")
     parser.add_argument("--tower", default="efficientnet_lite0")
     parser.add_argument("--views", type=int, default=2, help="feature views per training image (1 = no augmentation)")
     parser.add_argument("--seed", type=int, default=0)
@@ -231,8 +241,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     defaults = BuildSettings(args.data)
     settings = replace(
-        defaults, cache_dir=args.cache, tower=args.tower, views=args.views, tail_blocks=args.tail_blocks,
-        lora_rank=args.lora_rank, train=replace(defaults.train, seed=args.seed, epochs=args.epochs),
+        defaults,
+        cache_dir=args.cache,
+        tower=args.tower,
+        views=args.views,
+        tail_blocks=args.tail_blocks,
+        lora_rank=args.lora_rank,
+        train=replace(defaults.train, seed=args.seed, epochs=args.epochs),
     )
     metrics = build(settings, args.out, progress=lambda stage, done, total: log.info("%s %d/%d", stage, done, total))
     log.info("metrics: %s", json.dumps(metrics))

@@ -1,10 +1,10 @@
 """Engine: the public facade. Open an index folder, index paths, search, remove, describe.
 
-    from retrieval import Engine
-    engine = Engine("~/photos-index")
-    engine.index(["~/photos"])
-    for hit in engine.search("a black cat sleeping", k=5):
-        print(hit.score, hit.path)
+from retrieval import Engine
+engine = Engine("~/photos-index")
+engine.index(["~/photos"])
+for hit in engine.search("a black cat sleeping", k=5):
+    print(hit.score, hit.path)
 """
 
 from __future__ import annotations
@@ -140,7 +140,11 @@ class Engine:
         return search_vector(self.catalog, self._current_store(), self.embed_query(query), settings)
 
     def similar(
-        self, item_id: int, k: int = 10, where: str | None = None, threshold: float | None = None,
+        self,
+        item_id: int,
+        k: int = 10,
+        where: str | None = None,
+        threshold: float | None = None,
         modality: Modality | None = None,
     ) -> list[SearchHit]:
         """Items nearest to stored item `item_id`, by its catalog vector (no re-encoding)."""
@@ -185,8 +189,16 @@ class Engine:
         """Location, model, counts, dimension, index type and size on disk."""
         meta: IndexMeta = self.catalog.meta()
         size = sum(f.stat().st_size for f in self.db.iterdir() if f.is_file())
-        return IndexInfo(str(self.db), meta.model_id, meta.dim, meta.index_type or "none (empty)", self.catalog.counts(),
-                         self.catalog.file_count(), size, meta.created_at)
+        return IndexInfo(
+            str(self.db),
+            meta.model_id,
+            meta.dim,
+            meta.index_type or "none (empty)",
+            self.catalog.counts(),
+            self.catalog.file_count(),
+            size,
+            meta.created_at,
+        )
 
     # -- FAISS file -----------------------------------------------------------
     def _current_store(self) -> FaissStore | None:

@@ -81,4 +81,5 @@ class IndexReport:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready counts."""
         return {k: v for k, v in self.__dict__.items() if k != "failures"} | {
-            "failures": [{"path": p, "reason": r} for p, r in self.failures]}
+            "failures": [{"path": p, "reason": r} for p, r in self.failures]
+        }

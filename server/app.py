@@ -23,12 +23,18 @@ THUMBNAILS_FOLDER = "thumbnails"
 
 def create_app(settings: ServerSettings, engine: Engine | None = None) -> FastAPI:
     """The app for `settings` (on `engine`, or a new Engine on settings.db). Nothing here writes the catalog."""
-    app = FastAPI(title="mmsearch", summary="Search photos, sounds and captions in plain language.",
-                  version="0.1.0", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="mmsearch",
+        summary="Search photos, sounds and captions in plain language.",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.service = SearchService(engine or Engine(settings.db))
-    app.state.thumbnails = ThumbnailCache(app.state.service.engine.db / THUMBNAILS_FOLDER,
-                                          settings.thumbnail_px, settings.thumbnail_cache_bytes)
+    app.state.thumbnails = ThumbnailCache(
+        app.state.service.engine.db / THUMBNAILS_FOLDER, settings.thumbnail_px, settings.thumbnail_cache_bytes
+    )
     install_error_handlers(app)
     for module in (search, items, media, classify, info):
         app.include_router(module.router)

@@ -42,8 +42,11 @@ class TokenAuth:
             return
         response: Response
         if scope["path"].startswith("/api/") or scope["path"] == "/openapi.json" or scope["method"] != "GET":
-            response = JSONResponse({"error": "a token is required (Authorization: Bearer TOKEN, or log in at /login)"},
-                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            response = JSONResponse(
+                {"error": "a token is required (Authorization: Bearer TOKEN, or log in at /login)"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         else:
             response = RedirectResponse("/login", status_code=303)
         await response(scope, receive, send)

@@ -25,9 +25,10 @@ def search_request(
     modality: ModalityChoice = Query("all"),
     threshold: float | None = Query(None, ge=-1.0, le=1.0, description="minimum cosine score"),
     where: str | None = Query(None, max_length=MAX_WHERE_CHARS, description="SQL predicate over catalog columns"),
-    folder: str | None = Query(None, max_length=MAX_FILTER_CHARS,
-                               description="absolute path prefix, or a folder name anywhere in the path"),
-    type: str | None = Query(None, max_length=100, description="file extensions, e.g. 'jpg,png'"),  # noqa: A002
+    folder: str | None = Query(
+        None, max_length=MAX_FILTER_CHARS, description="absolute path prefix, or a folder name anywhere in the path"
+    ),
+    type: str | None = Query(None, max_length=100, description="file extensions, e.g. 'jpg,png'"),
     date_from: date | None = Query(None, description="file date on or after (YYYY-MM-DD)"),
     date_to: date | None = Query(None, description="file date on or before (YYYY-MM-DD)"),
 ) -> SearchRequest:
@@ -35,5 +36,6 @@ def search_request(
     if offset + k > MAX_K:
         raise HTTPException(400, f"offset + k may be at most {MAX_K}")
     predicate = build_where(Filters(where, folder, type, date_from, date_to))
-    return SearchRequest(k=k, offset=offset, where=predicate, threshold=threshold,
-                         modality=None if modality == "all" else modality)
+    return SearchRequest(
+        k=k, offset=offset, where=predicate, threshold=threshold, modality=None if modality == "all" else modality
+    )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval import Engine
-from retrieval.types import SearchHit
+from retrieval.types import Modality, SearchHit
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -33,7 +33,7 @@ class SearchRequest:
     offset: int = 0
     where: str | None = None
     threshold: float | None = None
-    modality: str | None = None
+    modality: Modality | None = None
 
 
 class SearchService:
@@ -44,7 +44,8 @@ class SearchService:
         self._model_lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Load the model and FAISS file and run each tower once (when there is an index): first requests are not slow."""
+        """Load the model and FAISS file and run each tower once (when there is an index), so that the
+        first requests are not slow."""
         if not self.engine.catalog.exists():
             return
         from PIL import Image
@@ -59,15 +60,25 @@ class SearchService:
     def search(self, query: str | Path | np.ndarray, request: SearchRequest) -> list[SearchHit]:
         """Hits ranked offset+1 .. offset+k for a text, a media file or a query vector."""
         vector = query if isinstance(query, np.ndarray) else self._embed(query)
-        hits = self.engine.search(vector, k=request.offset + request.k, where=request.where,
-                                  threshold=request.threshold, modality=request.modality)  # type: ignore[arg-type]
-        return hits[request.offset:]
+        hits = self.engine.search(
+            vector,
+            k=request.offset + request.k,
+            where=request.where,
+            threshold=request.threshold,
+            modality=request.modality,
+        )
+        return hits[request.offset :]
 
     def similar(self, item_id: int, request: SearchRequest) -> list[SearchHit]:
         """Hits nearest to a stored item's vector (no model involved)."""
-        hits = self.engine.similar(item_id, k=request.offset + request.k, where=request.where,
-                                   threshold=request.threshold, modality=request.modality)  # type: ignore[arg-type]
-        return hits[request.offset:]
+        hits = self.engine.similar(
+            item_id,
+            k=request.offset + request.k,
+            where=request.where,
+            threshold=request.threshold,
+            modality=request.modality,
+        )
+        return hits[request.offset :]
 
     def classify(self, files: list[Path], labels: list[str], top_k: int) -> "list[Classification]":
         """Zero-shot labels of uploaded files."""

@@ -34,7 +34,8 @@ class ServerSettings:
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.token:
             raise ValueError(
-                f"refusing to listen on {self.host} without a token: give --token-file FILE or set ${TOKEN_ENV}")
+                f"refusing to listen on {self.host} without a token: give --token-file FILE or set ${TOKEN_ENV}"
+            )
 
     @property
     def url(self) -> str:

@@ -25,7 +25,12 @@ from retrieval.errors import ItemNotFoundError
 from server.media_files import media_path
 
 _UNRENDERABLE: tuple[type[Exception], ...] = (
-    ItemNotFoundError, OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+    ItemNotFoundError,
+    OSError,
+    ValueError,
+    SyntaxError,
+    Image.DecompressionBombError,
+)
 """Why a source cannot become a thumbnail (missing, refused or undecodable): a placeholder is served."""
 
 
@@ -84,8 +89,11 @@ class ThumbnailCache:
 
     def _evict(self) -> None:
         """Delete least recently used thumbnails until the cache is at 90% of its limit."""
-        entries = sorted((e.stat().st_mtime, e.stat().st_size, e.path) for e in os.scandir(self.folder)
-                         if e.name.endswith(".jpg") and not e.name.startswith("."))
+        entries = sorted(
+            (e.stat().st_mtime, e.stat().st_size, e.path)
+            for e in os.scandir(self.folder)
+            if e.name.endswith(".jpg") and not e.name.startswith(".")
+        )
         total = sum(size for _, size, _ in entries)
         for _, size, path in entries:
             if total <= self.max_bytes * 0.9:

@@ -12,9 +12,20 @@ from fastapi import HTTPException, UploadFile
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3"})
-_BY_CONTENT_TYPE = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
-                    "image/bmp": ".bmp", "image/tiff": ".tif", "audio/wav": ".wav", "audio/x-wav": ".wav",
-                    "audio/wave": ".wav", "audio/flac": ".flac", "audio/ogg": ".ogg", "audio/mpeg": ".mp3"}
+_BY_CONTENT_TYPE = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tif",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/flac": ".flac",
+    "audio/ogg": ".ogg",
+    "audio/mpeg": ".mp3",
+}
 
 
 def upload_suffix(upload: UploadFile) -> str:
@@ -25,8 +36,11 @@ def upload_suffix(upload: UploadFile) -> str:
     by_type = _BY_CONTENT_TYPE.get((upload.content_type or "").split(";")[0].strip().lower())
     if by_type:
         return by_type
-    raise HTTPException(400, f"unsupported file type {upload.filename or upload.content_type!r}: "
-                             "upload an image (jpg, png, webp, ...) or a sound (wav, flac, ogg, mp3)")
+    raise HTTPException(
+        400,
+        f"unsupported file type {upload.filename or upload.content_type!r}: "
+        "upload an image (jpg, png, webp, ...) or a sound (wav, flac, ogg, mp3)",
+    )
 
 
 @contextlib.contextmanager

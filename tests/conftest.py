@@ -14,8 +14,20 @@ from typer.testing import CliRunner
 REPO = Path(__file__).resolve().parent.parent
 
 # A handful of Caltech-101 classes with distinctive everyday names (test split only).
-CALTECH_CLASSES = ("airplanes", "dolphin", "elephant", "chair", "electric_guitar", "laptop", "pizza", "sunflower",
-                   "umbrella", "watch", "motorbikes", "crab")
+CALTECH_CLASSES = (
+    "airplanes",
+    "dolphin",
+    "elephant",
+    "chair",
+    "electric_guitar",
+    "laptop",
+    "pizza",
+    "sunflower",
+    "umbrella",
+    "watch",
+    "motorbikes",
+    "crab",
+)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -43,7 +55,9 @@ def fsdd_dir(data_dir: Path) -> Path:
     return data_dir / "fsdd" / "recordings"
 
 
-def caltech_test_images(data_dir: Path, classes: tuple[str, ...] = CALTECH_CLASSES, per_class: int = 10) -> list[tuple[Path, str]]:
+def caltech_test_images(
+    data_dir: Path, classes: tuple[str, ...] = CALTECH_CLASSES, per_class: int = 10
+) -> list[tuple[Path, str]]:
     """(path, label) of the first `per_class` test-split images of each class in `classes`."""
     rows: dict[str, list[Path]] = {}
     with open(data_dir / "caltech101" / "labels.csv", newline="") as handle:

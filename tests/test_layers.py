@@ -31,12 +31,15 @@ def _imports(package: str) -> Iterator[tuple[Path, str]]:
                 yield path, node.module
 
 
-@pytest.mark.parametrize(("package", "forbidden"), [
-    ("indexes", ("retrieval", "cli", "server", "recipes", "torch")),
-    ("retrieval", ("cli", "server", "recipes", "benchmarks", "tests")),
-    ("retrieval/media", ("retrieval.encoders", "retrieval.ingest", "retrieval.query", "retrieval.train", "torch")),
-    ("server", ("cli", "recipes")),
-])
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("indexes", ("retrieval", "cli", "server", "recipes", "torch")),
+        ("retrieval", ("cli", "server", "recipes", "benchmarks", "tests")),
+        ("retrieval/media", ("retrieval.encoders", "retrieval.ingest", "retrieval.query", "retrieval.train", "torch")),
+        ("server", ("cli", "recipes")),
+    ],
+)
 def test_imports_only_go_down(package: str, forbidden: tuple[str, ...]) -> None:
     for path, name in _imports(package):
         hit = [f for f in forbidden if name == f or name.startswith(f + ".")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import random
@@ -13,11 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from indexes.atomic import atomic_path
-from retrieval.media.audio import load_audio
 from recipes.audio.prompts import DIGIT_WORDS, SPEECH_CAPTIONS, digit_captions
+from retrieval.media.audio import load_audio
+from retrieval.media.text import read_rows
 
 log = logging.getLogger(__name__)
 
+FSDD_DIR = "fsdd"
+"""The Free Spoken Digit Dataset's folder under the data folder (`labels.csv`: path, digit, speaker)."""
+ASTERISK_DIR = "asterisk_prompts_en"
+"""The Asterisk voice prompts' folder under the data folder (`transcripts.csv`: path, text)."""
 FSDD_HOLDOUT_SPEAKER = "yweweler"
 ASTERISK_HOLDOUT_SEED = 20240601
 ASTERISK_HOLDOUT_FRACTION = 0.2
@@ -48,13 +52,12 @@ def text_key(text: str) -> str:
 
 def fsdd_clips(root: Path, holdout_speaker: str = FSDD_HOLDOUT_SPEAKER) -> list[Clip]:
     """All 3,000 FSDD clips; `holdout_speaker` (yweweler unless told) is the validation split."""
+    folder = root / FSDD_DIR
     clips = []
-    with open(root / "fsdd" / "labels.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            digit = int(row["digit"])
-            split = "val" if row["speaker"] == holdout_speaker else "train"
-            captions = tuple(digit_captions(digit))
-            clips.append(Clip(root / "fsdd" / row["path"], captions, DIGIT_WORDS[digit], split, "fsdd"))
+    for row in read_rows(folder / "labels.csv", ("path", "digit", "speaker")):
+        digit = int(row["digit"])
+        split = "val" if row["speaker"] == holdout_speaker else "train"
+        clips.append(Clip(folder / row["path"], tuple(digit_captions(digit)), DIGIT_WORDS[digit], split, "fsdd"))
     return clips
 
 
@@ -66,15 +69,15 @@ def asterisk_holdout(paths: list[str]) -> set[str]:
 
 def asterisk_clips(root: Path) -> list[Clip]:
     """All 256 Asterisk prompts with cleaned transcripts; a seeded 20 % is the validation split."""
-    with open(root / "asterisk_prompts_en" / "transcripts.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
+    folder = root / ASTERISK_DIR
+    rows = read_rows(folder / "transcripts.csv", ("path", "text"))
     held = asterisk_holdout([r["path"] for r in rows])
     clips = []
     for row in rows:
         text = clean_transcript(row["text"])
         split = "val" if row["path"] in held else "train"
         captions = tuple(c.format(text) for c in SPEECH_CAPTIONS)
-        clips.append(Clip(root / "asterisk_prompts_en" / row["path"], captions, text_key(text), split, "asterisk"))
+        clips.append(Clip(folder / row["path"], captions, text_key(text), split, "asterisk"))
     return clips
 
 
@@ -107,10 +110,10 @@ def load_waves(clips: list[Clip], sample_rate: int, cache_dir: Path | None, trim
     return waves
 
 
-def save_wave_list(path: Path, waves: list[np.ndarray], **extra: np.ndarray) -> None:
-    """Store waveforms of different lengths (plus `extra` arrays) in one .npz, written atomically."""
+def save_wave_list(path: Path, waves: list[np.ndarray]) -> None:
+    """Store waveforms of different lengths in one .npz, written atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, samples=np.concatenate(waves), offsets=np.cumsum([0] + [len(w) for w in waves]), **extra)
+        np.savez(handle, samples=np.concatenate(waves), offsets=np.cumsum([0] + [len(w) for w in waves]))
 
 
 def read_wave_list(data: "np.lib.npyio.NpzFile") -> list[np.ndarray]:

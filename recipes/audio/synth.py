@@ -2,19 +2,17 @@
 
 The recorded training data holds five male digit speakers and one female prompt voice. Synthetic speech
 adds voices (accents, speaking rates, pitches) so the tower learns words rather than voices: the digits in
-over a hundred voices, and optionally a generic vocabulary. Only training-time; needs the `espeak-ng` and
-`flite` programs (Debian/Ubuntu: `apt-get install espeak-ng flite`).
+over a hundred voices. Only training-time; needs the `espeak-ng` and `flite` programs (Debian/Ubuntu:
+`apt-get install espeak-ng flite`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import shutil
 import subprocess
 import tempfile
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,62 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from recipes.audio.data import read_wave_list, save_wave_list
-from retrieval.media.audio import load_audio
-from recipes.audio.prompts import DIGIT_WORDS
 from retrieval.errors import MmsearchError
+from retrieval.media.audio import load_audio
 
 log = logging.getLogger(__name__)
 
 ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029")
 VARIANTS = tuple(f"m{i}" for i in range(1, 8)) + tuple(f"f{i}" for i in range(1, 6)) + ("klatt", "klatt2", "klatt3")
-TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
-TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-ORDINALS = (
-    "zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-    "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth",
-    "nineteenth",
-)
-CALENDAR = (
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
-    "august september october november december"
-).split()
-
-
-def number_words(n: int) -> str:
-    """English words for 0 <= n < 1000: 42 -> 'forty two'."""
-    if n < 10:
-        return DIGIT_WORDS[n]
-    if n < 20:
-        return TEENS[n - 10]
-    if n < 100:
-        return TENS[n // 10] + ("" if n % 10 == 0 else " " + DIGIT_WORDS[n % 10])
-    rest = "" if n % 100 == 0 else " " + number_words(n % 100)
-    return f"{DIGIT_WORDS[n // 100]} hundred{rest}"
-
-
-def ordinal_words(n: int) -> str:
-    """English ordinal for 0 <= n < 100: 21 -> 'twenty first'."""
-    if n < 20:
-        return ORDINALS[n]
-    tens, unit = divmod(n, 10)
-    if unit == 0:
-        return TENS[tens][:-1] + "ieth"
-    return f"{TENS[tens]} {ORDINALS[unit]}"
-
-
-def generic_vocabulary() -> list[str]:
-    """Numbers 0-100 (and hundreds), ordinals 0-99, letters a-z, weekdays and months."""
-    words = [number_words(n) for n in range(101)] + [number_words(n) for n in range(200, 1000, 100)]
-    words += [ordinal_words(n) for n in range(100)] + list("abcdefghijklmnopqrstuvwxyz") + list(CALENDAR)
-    return list(dict.fromkeys(words))
-
-
-def frequent_words(texts: Iterable[str], min_count: int = 3, limit: int = 1500) -> list[str]:
-    """The most frequent words (letters only, 2+ characters) of `texts`, at least `min_count` times each."""
-    counts = Counter(w for t in texts for w in re.findall(r"[a-z]{2,}", t.lower()))
-    return [w for w, c in counts.most_common(limit) if c >= min_count]
-
-
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 """flite's built-in English voices: four recorded speakers (US male, Scottish male, US male, US female)."""
 FLITE_STRETCH = (0.8, 0.95, 1.1, 1.3)
@@ -97,8 +46,7 @@ def synth_program(name: str) -> str:
     program = shutil.which(name)
     if program is None:
         raise MmsearchError(
-            f"synthetic speech needs the {name} program: apt-get install {name} "
-            "(or train with --synth 0 --digit-voices 0)"
+            f"synthetic speech needs the {name} program: apt-get install {name} (or train with --digit-voices 0)"
         )
     return program
 
@@ -118,8 +66,22 @@ def espeak_utterances(texts: Iterable[str], voices_per_text: int, rng: np.random
 def flite_utterances(texts: Iterable[str]) -> list[Utterance]:
     """Each text in every flite voice, at every speaking rate x mean pitch of the grid."""
     return [
-        Utterance(text, ("flite", "-voice", voice, "--setf", f"duration_stretch={stretch}",
-                         "--setf", f"int_f0_target_mean={pitch}", "-o", "{out}", "-t", text))
+        Utterance(
+            text,
+            (
+                "flite",
+                "-voice",
+                voice,
+                "--setf",
+                f"duration_stretch={stretch}",
+                "--setf",
+                f"int_f0_target_mean={pitch}",
+                "-o",
+                "{out}",
+                "-t",
+                text,
+            ),
+        )
         for text in texts
         for voice in FLITE_VOICES
         for stretch in FLITE_STRETCH

@@ -1,6 +1,6 @@
-"""Train the audio tower contrastively against frozen MiniLM caption embeddings.
+"""Reproduce the shipped audio tower: train it contrastively against frozen MiniLM caption embeddings.
 
-    .venv/bin/python -m recipes.audio.train --data ../shared/data --out retrieval/models/audio
+python -m recipes.audio --data ../shared/data --out retrieval/models/audio
 """
 
 from __future__ import annotations
@@ -9,48 +9,45 @@ import argparse
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from recipes.args import add_paths
 from recipes.audio.data import (
+    ASTERISK_DIR,
     ASTERISK_HOLDOUT_SEED,
     FSDD_HOLDOUT_SPEAKER,
     Clip,
     asterisk_clips,
     fsdd_clips,
     load_waves,
-    text_key,
     trim_silence,
 )
-from recipes.audio.evaluate import digit_accuracy, embed_waves, text_to_audio_recall_at_1
-from retrieval.encoders.log_mel import LogMel, MelConfig, place_in_window
-from recipes.audio.prompts import DIGIT_WORDS, SPEECH_CAPTIONS, digit_captions
-from recipes.audio.synth import espeak_utterances, flite_utterances, frequent_words, generic_vocabulary, speak
+from recipes.audio.evaluate import heldout_metrics
+from recipes.audio.prompts import DIGIT_WORDS, digit_captions
+from recipes.audio.synth import espeak_utterances, flite_utterances, speak
 from retrieval.encoders.audio import AudioTower, TowerConfig, save_audio_tower
+from retrieval.encoders.log_mel import LogMel, place_in_window
 from retrieval.encoders.minilm import encode_minilm
-from retrieval.train.data import read_captions, split_last
+from retrieval.train.losses import ClipLoss
 
 log = logging.getLogger(__name__)
 
-FLICKR_VAL_IMAGES = 160
-"""The last 160 Flickr images (the image model's validation split) give no words to the synthetic vocabulary."""
 CTC_ALPHABET = " 'abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class AudioSettings:
     """Recipe for the shipped weights."""
 
     steps: int = 800
     batch_fsdd: int = 80
     batch_asterisk: int = 48
-    batch_synth: int = 64
-    synth_voices: int = 0
-    """espeak-ng voices per generic vocabulary word (0 = none)."""
     digit_voices: int = 48
     """espeak-ng voices per digit word, plus flite's voice grid; these clips join the FSDD draws (0 = none)."""
     lr: float = 2e-3
@@ -59,9 +56,7 @@ class TrainSettings:
     train_window_s: float = 1.6
     bank_weight: float = 1.0
     ctc_weight: float = 0.3
-    pair_prob: float = 0.0
     speed: tuple[float, float] = (0.85, 1.15)
-    pairs: int = 3000
     seed: int = 0
     eval_every: int = 200
     holdout_speaker: str = FSDD_HOLDOUT_SPEAKER
@@ -122,12 +117,6 @@ def spec_augment(mels: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return out
 
 
-def multi_positive_infonce(logits: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
-    """Mean over rows of -log(softmax mass on the row's positives)."""
-    pos_logits = logits.masked_fill(~positives, float("-inf"))
-    return (torch.logsumexp(logits, dim=1) - torch.logsumexp(pos_logits, dim=1)).mean()
-
-
 def ctc_targets(keys: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """Concatenated character ids (blank = 0) and lengths for CTC."""
     ids = [[CTC_ALPHABET.index(ch) + 1 for ch in key if ch in CTC_ALPHABET] for key in keys]
@@ -137,7 +126,7 @@ def ctc_targets(keys: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
 class Trainer:
     """Holds data, caption embeddings, model and optimiser; `run()` trains and returns the tower."""
 
-    def __init__(self, data_root: Path, cache_dir: Path, settings: TrainSettings, config: TowerConfig) -> None:
+    def __init__(self, data_root: Path, cache_dir: Path | None, settings: AudioSettings, config: TowerConfig) -> None:
         self.settings = settings
         self.config = config
         self.rng = np.random.default_rng(settings.seed)
@@ -149,36 +138,18 @@ class Trainer:
         self.val_fsdd = [c for c in clips if c.split == "val" and c.source == "fsdd"]
         self.val_asterisk = [c for c in clips if c.split == "val" and c.source == "asterisk"]
         self.train_waves = load_waves(self.train, sr, cache_dir, trim=True)
-        self._add_synthetic(data_root, cache_dir)
         self._add_synthetic_digits(cache_dir)
         self.val_fsdd_waves = load_waves(self.val_fsdd, sr, cache_dir, trim=False)
         self.val_asterisk_waves = load_waves(self.val_asterisk, sr, cache_dir, trim=False)
         self._embed_captions()
         self.fsdd_idx = np.array([i for i, c in enumerate(self.train) if c.source in ("fsdd", "synth-digit")])
         self.asterisk_idx = np.array([i for i, c in enumerate(self.train) if c.source == "asterisk"])
-        self.synth_idx = np.array([i for i, c in enumerate(self.train) if c.source == "synth"], dtype=np.int64)
-        self._build_pairs(settings.pairs if settings.pair_prob > 0 else 0)
         self.augment = Augmenter(self.rng, round(settings.train_window_s * sr), settings.speed)
         self.logmel = LogMel(config.mel)
         self.tower = AudioTower(config)
         self.ctc_head = torch.nn.Linear(self.tower.out_channels, len(CTC_ALPHABET) + 1)
         self.log_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.07)))
-
-    def _add_synthetic(self, data_root: Path, cache_dir: Path | None) -> None:
-        """Append espeak-ng clips of the generic vocabulary, frequent Flickr training-caption words and the
-        training transcripts (never the held-out ones) to the training set."""
-        if self.settings.synth_voices <= 0:
-            return
-        flickr = read_captions(data_root / "flickr8k_800" / "captions.csv")
-        flickr_train, _ = split_last(flickr, FLICKR_VAL_IMAGES)
-        transcripts = [c.captions[0] for c in self.train if c.source == "asterisk"]
-        texts = list(dict.fromkeys(generic_vocabulary() + frequent_words(flickr_train.texts) + transcripts))
-        rng = np.random.default_rng(self.settings.seed)
-        utterances = espeak_utterances(texts, self.settings.synth_voices, rng)
-        for utterance, wave in zip(utterances, speak(utterances, self.config.mel.sample_rate, cache_dir)):
-            captions = tuple(c.format(utterance.text) for c in SPEECH_CAPTIONS)
-            clip = Clip(Path("synth", utterance.text), captions, text_key(utterance.text), "train", "synth")
-            self._append(clip, wave)
+        self.contrastive = ClipLoss(any_positive=True)
 
     def _add_synthetic_digits(self, cache_dir: Path | None) -> None:
         """Append the ten digit words in many synthetic voices; they are drawn together with the FSDD clips."""
@@ -205,53 +176,24 @@ class Trainer:
         self.val_text = encode_minilm([c.captions[0] for c in self.val_asterisk])
         log.info("%d training clips, %d captions, %d classes", len(self.train), len(captions), len(keys))
 
-    def _build_pairs(self, count: int) -> None:
-        """Random two-prompt concatenations ("hello" + "number" -> "Hello. Number.") that fit a window."""
-        limit = round(0.9 * self.settings.train_window_s * self.config.mel.sample_rate)
-        lengths = {int(i): len(self.train_waves[i]) for i in self.asterisk_idx}
-        pairs: list[tuple[int, int]] = []
-        while len(pairs) < count:
-            i, j = (int(k) for k in self.rng.choice(self.asterisk_idx, 2, replace=False))
-            if lengths[i] + lengths[j] <= limit:
-                pairs.append((i, j))
-        captions = [f"{self.train[i].captions[0]} {self.train[j].captions[0]}" for i, j in pairs]
-        self.pairs = pairs
-        self.pair_vec = encode_minilm(captions) if pairs else np.zeros((0, 384), np.float32)
-
-    def _pick(self, index: int) -> tuple[np.ndarray, str, int, np.ndarray | None, int]:
-        """Waveform, class key, bank label (-100: not in the bank), fixed caption vector (pairs only), clip index."""
-        clip = self.train[index]
-        if clip.source == "asterisk" and self.pairs and self.rng.random() < self.settings.pair_prob:
-            k = int(self.rng.integers(len(self.pairs)))
-            i, j = self.pairs[k]
-            gap = np.zeros(int(self.rng.integers(400, 2400)), dtype=np.float32)
-            wave = np.concatenate([self.train_waves[i], gap, self.train_waves[j]])
-            return wave, f"{self.train[i].key} {self.train[j].key}", -100, self.pair_vec[k], index
-        return self.train_waves[index], clip.key, self.key_index[clip.key], None, index
-
-    def _caption_vector(self, fixed: np.ndarray | None, index: int) -> np.ndarray:
-        if fixed is not None:
-            return fixed
+    def _caption_vector(self, index: int) -> np.ndarray:
+        """One of the clip's training captions, drawn at random."""
         captions = self.train[index].captions
         return self.caption_vec[captions[self.rng.integers(len(captions))]]
 
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor]:
+        """Augmented log-mels, one caption vector each, class keys and bank labels of a random batch."""
         s = self.settings
-        idx = np.concatenate(
-            [
-                self.rng.choice(self.fsdd_idx, s.batch_fsdd),
-                self.rng.choice(self.asterisk_idx, s.batch_asterisk),
-                self.rng.choice(self.synth_idx, s.batch_synth if len(self.synth_idx) else 0),
-            ]
-        )
-        picks = [self._pick(int(i)) for i in idx]
-        placed = [self.augment(p[0]) for p in picks]
+        draws = [self.rng.choice(self.fsdd_idx, s.batch_fsdd), self.rng.choice(self.asterisk_idx, s.batch_asterisk)]
+        idx = [int(i) for i in np.concatenate(draws)]
+        placed = [self.augment(self.train_waves[i]) for i in idx]
         waves = torch.from_numpy(np.stack([p[0] for p in placed]))
         spans = torch.tensor([[p[1], p[2]] for p in placed])
         with torch.no_grad():
             mels = spec_augment(self.logmel(waves, spans), self.gen)
-        texts = torch.from_numpy(np.stack([self._caption_vector(p[3], p[4]) for p in picks]))
-        return mels, texts, [p[1] for p in picks], torch.tensor([p[2] for p in picks])
+        texts = torch.from_numpy(np.stack([self._caption_vector(i) for i in idx]))
+        keys = [self.train[i].key for i in idx]
+        return mels, texts, keys, torch.tensor([self.key_index[k] for k in keys])
 
     def _loss(
         self, mels: torch.Tensor, texts: torch.Tensor, keys: list[str], bank_labels: torch.Tensor
@@ -262,10 +204,8 @@ class Trainer:
         scale = self.log_scale.clamp(max=math.log(100)).exp()
         ids = {k: n for n, k in enumerate(dict.fromkeys(keys))}
         labels = torch.tensor([ids[k] for k in keys])
-        positives = labels[:, None] == labels[None, :]
-        logits = scale * audio @ texts.T
-        contrastive = 0.5 * (multi_positive_infonce(logits, positives) + multi_positive_infonce(logits.T, positives))
-        bank = F.cross_entropy(scale * audio @ self.bank.T, bank_labels, ignore_index=-100)
+        contrastive = self.contrastive(audio, texts, scale, labels, labels)
+        bank = F.cross_entropy(scale * audio @ self.bank.T, bank_labels)
         loss = contrastive + s.bank_weight * bank
         parts = {"infonce": contrastive.item(), "bank": bank.item()}
         if s.ctc_weight > 0:
@@ -278,16 +218,16 @@ class Trainer:
         return loss, parts
 
     def evaluate(self) -> dict[str, float]:
-        """Zero-shot digit accuracy on yweweler and text->audio R@1 on held-out Asterisk prompts."""
-        fsdd = embed_waves(self.tower, self.val_fsdd_waves)
-        digits = [DIGIT_WORDS.index(c.key) for c in self.val_fsdd]
-        asterisk = embed_waves(self.tower, self.val_asterisk_waves)
-        return {
-            f"fsdd_{self.settings.holdout_speaker}_zero_shot_acc": digit_accuracy(fsdd, digits),
-            "asterisk_heldout_t2a_r1": text_to_audio_recall_at_1(
-                self.val_text, asterisk, [c.key for c in self.val_asterisk]
-            ),
-        }
+        """Zero-shot digit accuracy on the held-out speaker and text->audio R@1 on held-out Asterisk prompts."""
+        return heldout_metrics(
+            self.tower,
+            self.val_fsdd,
+            self.val_fsdd_waves,
+            self.val_asterisk,
+            self.val_asterisk_waves,
+            self.val_text,
+            self.settings.holdout_speaker,
+        )
 
     def run(self) -> tuple[AudioTower, dict[str, float]]:
         s = self.settings
@@ -310,59 +250,65 @@ class Trainer:
             sched.step()
             if step % 50 == 0:
                 details = " ".join(f"{k} {v:.3f}" for k, v in parts.items())
-                log.info("step %d loss %.3f %s scale %.1f (%.0fs)", step, loss.item(), details,
-                         float(self.log_scale.exp()), time.time() - start)
+                log.info(
+                    "step %d loss %.3f %s scale %.1f (%.0fs)",
+                    step,
+                    loss.item(),
+                    details,
+                    float(self.log_scale.exp()),
+                    time.time() - start,
+                )
             if step % s.eval_every == 0 or step == s.steps:
                 log.info("step %d eval %s", step, self.evaluate())
         metrics = {**self.evaluate(), "train_seconds": round(time.time() - start, 1)}
         return self.tower.eval(), metrics
 
 
-def holdout_record(data_root: Path, fsdd_speaker: str) -> dict:
+def holdout_record(data_root: Path, fsdd_speaker: str) -> dict[str, Any]:
     """Which clips were never trained on, for config.json."""
     held = [c for c in asterisk_clips(data_root) if c.split == "val"]
     return {
         "fsdd_speaker": fsdd_speaker,
         "asterisk_seed": ASTERISK_HOLDOUT_SEED,
-        "asterisk_paths": [c.path.relative_to(data_root / "asterisk_prompts_en").as_posix() for c in held],
+        "asterisk_paths": [c.path.relative_to(data_root / ASTERISK_DIR).as_posix() for c in held],
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--out", type=Path, default=Path("retrieval/models/audio"))
-    parser.add_argument("--cache", type=Path, default=Path(".cache/audio"))
-    parser.add_argument("--steps", type=int, default=TrainSettings.steps)
-    parser.add_argument("--ctc-weight", type=float, default=TrainSettings.ctc_weight)
-    parser.add_argument("--bank-weight", type=float, default=TrainSettings.bank_weight)
-    parser.add_argument("--pair-prob", type=float, default=TrainSettings.pair_prob)
-    parser.add_argument("--speed", type=float, nargs=2, default=TrainSettings.speed, help="speed perturbation range")
-    parser.add_argument("--per-mel-mean", action="store_true", help="cepstral mean normalisation per mel band")
-    parser.add_argument("--seed", type=int, default=TrainSettings.seed)
-    parser.add_argument("--synth", type=int, default=TrainSettings.synth_voices, help="espeak-ng voices per word (0: none)")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recipes.audio", description=__doc__.splitlines()[0])
+    add_paths(parser, "audio")
+    parser.add_argument("--steps", type=int, default=AudioSettings.steps)
+    parser.add_argument("--ctc-weight", type=float, default=AudioSettings.ctc_weight)
+    parser.add_argument("--bank-weight", type=float, default=AudioSettings.bank_weight)
+    parser.add_argument("--speed", type=float, nargs=2, default=AudioSettings.speed, help="speed perturbation range")
+    parser.add_argument("--seed", type=int, default=AudioSettings.seed)
     parser.add_argument(
-        "--digit-voices", type=int, default=TrainSettings.digit_voices,
+        "--digit-voices",
+        type=int,
+        default=AudioSettings.digit_voices,
         help="espeak-ng voices per digit word, plus flite's voices (0: recorded digits only)",
     )
     parser.add_argument("--holdout-speaker", default=FSDD_HOLDOUT_SPEAKER, help="FSDD speaker never trained on")
-    parser.add_argument("--batch-synth", type=int, default=TrainSettings.batch_synth, help="synthetic clips per batch")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy 2-core box)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
-    settings = TrainSettings(
-        steps=args.steps, ctc_weight=args.ctc_weight, bank_weight=args.bank_weight,
-        pair_prob=args.pair_prob, speed=tuple(args.speed), seed=args.seed, synth_voices=args.synth,
-        batch_synth=args.batch_synth, digit_voices=args.digit_voices, holdout_speaker=args.holdout_speaker,
+    settings = AudioSettings(
+        steps=args.steps,
+        ctc_weight=args.ctc_weight,
+        bank_weight=args.bank_weight,
+        speed=tuple(args.speed),
+        seed=args.seed,
+        digit_voices=args.digit_voices,
+        holdout_speaker=args.holdout_speaker,
     )
-    config = TowerConfig(mel=MelConfig(per_mel_mean=args.per_mel_mean))
-    tower, metrics = Trainer(args.data, args.cache, settings, config).run()
+    tower, metrics = Trainer(args.data, args.cache, settings, TowerConfig()).run()
     holdout = holdout_record(args.data, settings.holdout_speaker)
-    extra = {"metrics": metrics, "train_settings": settings.__dict__, "holdout": holdout}
+    extra = {"metrics": metrics, "train_settings": asdict(settings), "holdout": holdout}
     save_audio_tower(tower, args.out, extra)
     log.info("saved %s: %s", args.out, metrics)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -36,7 +36,7 @@ class TowerConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "TowerConfig":
         data = dict(data)
-        mel = MelConfig(**data.pop("mel", {}))
+        mel = MelConfig.from_dict(data.pop("mel", {}))
         data["channels"] = tuple(data.get("channels", cls.channels))
         data["dilations"] = tuple(data.get("dilations", cls.dilations))
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}

@@ -49,8 +49,9 @@ class _Layer(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, n, h = x.shape
         split = lambda t: t.view(b, n, self.heads, h // self.heads).transpose(1, 2)  # noqa: E731
-        attn = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)),
-                                              attn_mask=mask)
+        attn = F.scaled_dot_product_attention(
+            split(self.query(x)), split(self.key(x)), split(self.value(x)), attn_mask=mask
+        )
         x = self.attn_norm(x + self.attn_out(attn.transpose(1, 2).reshape(b, n, h)))
         return self.out_norm(x + self.down(F.gelu(self.up(x))))
 
@@ -78,11 +79,18 @@ class BertEncoder(nn.Module):
 
 
 _RENAMES = {
-    "embeddings.word_embeddings.": "word.", "embeddings.position_embeddings.": "position.",
-    "embeddings.token_type_embeddings.": "token_type.", "embeddings.LayerNorm.": "norm.",
-    "attention.self.query.": "query.", "attention.self.key.": "key.", "attention.self.value.": "value.",
-    "attention.output.dense.": "attn_out.", "attention.output.LayerNorm.": "attn_norm.",
-    "intermediate.dense.": "up.", "output.dense.": "down.", "output.LayerNorm.": "out_norm.",
+    "embeddings.word_embeddings.": "word.",
+    "embeddings.position_embeddings.": "position.",
+    "embeddings.token_type_embeddings.": "token_type.",
+    "embeddings.LayerNorm.": "norm.",
+    "attention.self.query.": "query.",
+    "attention.self.key.": "key.",
+    "attention.self.value.": "value.",
+    "attention.output.dense.": "attn_out.",
+    "attention.output.LayerNorm.": "attn_norm.",
+    "intermediate.dense.": "up.",
+    "output.dense.": "down.",
+    "output.LayerNorm.": "out_norm.",
     "encoder.layer.": "layers.",
 }
 

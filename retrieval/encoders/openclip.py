@@ -8,7 +8,7 @@ import logging
 import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -68,8 +68,11 @@ class OpenClipEncoder(Encoder):
             self.model_id = _load_tuned(self.model, tuned_dir)
         self.model.eval()
         self.tokenizer = open_clip.get_tokenizer(arch)
-        self.dim = int(self.model.text_projection.shape[1]) if hasattr(self.model, "text_projection") else int(
-            self.model.visual.output_dim)
+        self.dim = (
+            int(self.model.text_projection.shape[1])
+            if hasattr(self.model, "text_projection")
+            else int(self.model.visual.output_dim)
+        )
         self.logit_scale = float(self.model.logit_scale.detach().exp())
         self.to(device)
 
@@ -120,7 +123,7 @@ def _load_tuned(model: "torch.nn.Module", folder: Path) -> str:
     return str(config["model_id"])
 
 
-def _checkpoint_path(open_clip, arch: str, tag: str) -> Path:  # noqa: ANN001
+def _checkpoint_path(open_clip: Any, arch: str, tag: str) -> Path:
     """The local file of a checkpoint: the given path, or the hub download of a pretrained tag."""
     if is_checkpoint_path(tag):
         path = Path(tag).expanduser()
@@ -129,7 +132,8 @@ def _checkpoint_path(open_clip, arch: str, tag: str) -> Path:  # noqa: ANN001
         return path
     if tag not in open_clip.list_pretrained_tags_by_model(arch):
         raise EncoderNotFoundError(
-            f"unknown pretrained tag {tag!r} for {arch}; known: {open_clip.list_pretrained_tags_by_model(arch)}")
+            f"unknown pretrained tag {tag!r} for {arch}; known: {open_clip.list_pretrained_tags_by_model(arch)}"
+        )
     try:
         with _cache_only_unless_hub_reachable():
             return Path(open_clip.download_pretrained(open_clip.get_pretrained_cfg(arch, tag)))

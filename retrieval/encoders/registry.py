@@ -38,9 +38,11 @@ def parse_model(name: str) -> ModelSpec:
     if name == DEFAULT_MODEL:
         return ModelSpec("lite")
     if name.startswith("openclip:"):
-        arch, _, tag = name[len("openclip:"):].partition("/")
+        arch, _, tag = name[len("openclip:") :].partition("/")
         if not arch or not tag:
-            raise EncoderNotFoundError(f"OpenCLIP models are named openclip:ARCH/TAG or openclip:ARCH/FILE, not {name!r}")
+            raise EncoderNotFoundError(
+                f"OpenCLIP models are named openclip:ARCH/TAG or openclip:ARCH/FILE, not {name!r}"
+            )
         return ModelSpec("openclip", arch=arch, tag=tag)
     folder = Path(name).expanduser()
     if (folder / "config.json").is_file():

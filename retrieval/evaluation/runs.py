@@ -8,22 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrieval.media.text import read_rows
 from retrieval.errors import MmsearchError
-from retrieval.query.zeroshot import default_templates
-from retrieval.query.embed import embed_inputs, input_modality
 from retrieval.evaluation.metrics import image_to_text_recall, text_to_image_recall, topk_accuracy
+from retrieval.media.text import read_rows
+from retrieval.query.embed import embed_inputs, input_modality
+from retrieval.query.prompts import EXCLUDED_LABELS
+from retrieval.query.zeroshot import build_classifier, default_templates, probabilities
 from retrieval.types import Vectors
-from retrieval.query.zeroshot import build_classifier, probabilities
 
 if TYPE_CHECKING:
     from retrieval.encoders.base import Encoder
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)."""
-
-EXCLUDED_LABELS = frozenset({"BACKGROUND_Google"})
-"""Labels that are not classes (clutter folders); their rows are skipped by `eval_zeroshot`."""
 
 
 def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
@@ -80,7 +77,8 @@ def eval_zeroshot(
     classes = sorted({r["label"] for r in rows})
     index = {label: i for i, label in enumerate(classes)}
     paths = [labels_csv.parent / r["path"] for r in rows]
-    classifier = build_classifier(encoder, classes, templates or default_templates(input_modality(paths[0])))
+    templates = templates or default_templates(input_modality(paths[0]))
+    classifier = build_classifier(encoder.encode_texts, classes, templates)
     vectors = encode_files(encoder, paths, progress=progress)
     probs = probabilities(vectors, classifier, encoder.logit_scale)
     accuracy = topk_accuracy(probs, np.array([index[r["label"]] for r in rows]), ks=(1, 5))

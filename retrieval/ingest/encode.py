@@ -34,18 +34,22 @@ def encode_files(encoder: "Encoder", files: Sequence[LoadedFile], batch_size: in
         offset = 0
         for i in chosen:
             n = len(files[i].inputs)
-            out[i] = vectors[offset:offset + n]
+            out[i] = vectors[offset : offset + n]
             offset += n
     return out
 
 
 def _encode(encoder: "Encoder", modality: Modality, inputs: list[Any], batch_size: int) -> Vectors:
     if modality == "text":
-        return np.concatenate([encoder.encode_texts(inputs[i:i + TEXT_BATCH]) for i in range(0, len(inputs), TEXT_BATCH)])
+        return np.concatenate(
+            [encoder.encode_texts(inputs[i : i + TEXT_BATCH]) for i in range(0, len(inputs), TEXT_BATCH)]
+        )
     import torch
 
     encode = encoder.encode_image_batch if modality == "image" else encoder.encode_audio_batch
-    return np.concatenate([
-        encode(torch.stack(inputs[start:start + batch_size]).to(encoder.device, non_blocking=True))
-        for start in range(0, len(inputs), batch_size)
-    ])
+    return np.concatenate(
+        [
+            encode(torch.stack(inputs[start : start + batch_size]).to(encoder.device, non_blocking=True))
+            for start in range(0, len(inputs), batch_size)
+        ]
+    )

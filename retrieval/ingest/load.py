@@ -96,8 +96,12 @@ class FileLoader:
         if not data:
             raise MediaDecodeError(f"{facts.path}: empty file")
         decoded = decode_image(io.BytesIO(data), facts.path, self.image_draft_size)
-        return LoadedFile(facts, hashlib.sha256(data).hexdigest(), [self.image_transform(decoded.image)],
-                          [{"width": decoded.width, "height": decoded.height, **decoded.facts.fields()}])
+        return LoadedFile(
+            facts,
+            hashlib.sha256(data).hexdigest(),
+            [self.image_transform(decoded.image)],
+            [{"width": decoded.width, "height": decoded.height, **decoded.facts.fields()}],
+        )
 
     def _audio(self, facts: FileFacts) -> LoadedFile:
         from retrieval.media.audio import audio_windows, load_audio
@@ -105,18 +109,25 @@ class FileLoader:
         if self.audio_transform is None:
             raise MediaDecodeError(f"{facts.path}: this model has no audio tower")
         digest = file_sha256(facts.path)
-        windows = audio_windows(load_audio(facts.path, sample_rate=self.audio_sample_rate),
-                                self.audio_sample_rate, self.audio_window_s)
-        return LoadedFile(facts, digest, [self.audio_transform(w.samples) for w in windows],
-                          [{"start_s": w.start_s, "end_s": w.end_s} for w in windows])
+        windows = audio_windows(
+            load_audio(facts.path, sample_rate=self.audio_sample_rate), self.audio_sample_rate, self.audio_window_s
+        )
+        return LoadedFile(
+            facts,
+            digest,
+            [self.audio_transform(w.samples) for w in windows],
+            [{"start_s": w.start_s, "end_s": w.end_s} for w in windows],
+        )
 
     def _text(self, facts: FileFacts) -> LoadedFile:
         from retrieval.media.text import read_text_items
 
         digest = hashlib.sha256(Path(facts.path).read_bytes()).hexdigest()
         texts = read_text_items(Path(facts.path))
-        fields = [{"part": t.part, "text": t.text, "ref": t.ref,
-                   "content_hash": hashlib.sha256(t.text.encode()).hexdigest()} for t in texts]
+        fields = [
+            {"part": t.part, "text": t.text, "ref": t.ref, "content_hash": hashlib.sha256(t.text.encode()).hexdigest()}
+            for t in texts
+        ]
         return LoadedFile(facts, digest, [t.text for t in texts], fields)
 
 
@@ -125,8 +136,9 @@ def default_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
-def load_files(files: Sequence[FileFacts], encoder: "Encoder", settings: IndexSettings
-               ) -> Iterator[LoadedFile | FailedFile]:
+def load_files(
+    files: Sequence[FileFacts], encoder: "Encoder", settings: IndexSettings
+) -> Iterator[LoadedFile | FailedFile]:
     """Decoded files in order, produced by worker processes that overlap with encoding."""
     import torch
     from torch.utils.data import DataLoader, Dataset

@@ -72,7 +72,16 @@ def _items_of(loaded: LoadedFile) -> list[NewItem]:
     """Catalog rows of a file's items; an item's own fields (part, text hash...) override the file's."""
     facts = loaded.facts
     return [
-        NewItem(**{"path": facts.path, "modality": facts.modality, "content_hash": loaded.content_hash,
-                   "size": facts.size, "mtime": facts.mtime, "part": part, **fields})
+        NewItem(
+            **{
+                "path": facts.path,
+                "modality": facts.modality,
+                "content_hash": loaded.content_hash,
+                "size": facts.size,
+                "mtime": facts.mtime,
+                "part": part,
+                **fields,
+            }
+        )
         for part, fields in enumerate(loaded.item_fields)
     ]

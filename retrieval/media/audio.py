@@ -103,6 +103,7 @@ def resample(wave: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray
     out = np.fft.irfft(spectrum, n=n_out) * (n_out / n_in)
     return out.astype(np.float32)
 
+
 @dataclass(frozen=True)
 class AudioWindow:
     """One span of a file: start and end in seconds and its samples."""

@@ -70,8 +70,10 @@ def _exif_time(value: object) -> dt.datetime | None:
 
 def _degrees(value: object, ref: object, negative: str, limit: float) -> float | None:
     """(degrees, minutes, seconds) rationals and an N/S or E/W reference -> signed decimal degrees."""
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        return None
     try:
-        d, m, s = (float(part) for part in value)  # type: ignore[union-attr]
+        d, m, s = (float(part) for part in value)
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     degrees = d + m / 60 + s / 3600

@@ -54,8 +54,7 @@ def decode_image(source: str | Path | BinaryIO, name: str, draft_size: int | Non
         raise
     except UnidentifiedImageError as err:
         raise MediaDecodeError(f"{name}: not a readable image (unknown or corrupt format)") from err
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as err:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
         raise MediaDecodeError(f"{name}: cannot decode image ({err.__class__.__name__}: {err})") from err
 
 

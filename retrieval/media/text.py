@@ -43,29 +43,43 @@ def read_text_items(path: Path) -> list[TextItem]:
 
 
 def _read_csv(path: Path) -> list[TextItem]:
-    with open(path, newline="", encoding="utf-8") as handle:
+    rows = _csv_rows(path)
+    fields = [f.strip().lower() for f in rows.fields]
+    text_col = next((c for c in TEXT_COLUMNS if c in fields), None)
+    if text_col is None:
+        raise MediaDecodeError(f"{path}: no 'text' or 'caption' column (found: {', '.join(fields) or 'none'})")
+    ref_col = next((c for c in REF_COLUMNS if c in fields), None)
+    original = dict(zip(fields, rows.fields))
+    return [
+        TextItem(n, row[original[text_col]].strip(), row[original[ref_col]] if ref_col else None)
+        for n, row in enumerate(rows)
+        if (row.get(original[text_col]) or "").strip()
+    ]
+
+
+class Rows(list[dict[str, str]]):
+    """The rows of a CSV file as dicts, and `fields`, the header they are keyed by."""
+
+    def __init__(self, rows: list[dict[str, str]], fields: list[str]) -> None:
+        super().__init__(rows)
+        self.fields = fields
+
+
+def _csv_rows(path: Path) -> Rows:
+    """Every row of `path` (the one place a CSV file is parsed); lets OSError, UnicodeDecodeError and csv.Error
+    through for the caller to word."""
+    with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        fields = [f.strip().lower() for f in reader.fieldnames or []]
-        text_col = next((c for c in TEXT_COLUMNS if c in fields), None)
-        if text_col is None:
-            raise MediaDecodeError(f"{path}: no 'text' or 'caption' column (found: {', '.join(fields) or 'none'})")
-        ref_col = next((c for c in REF_COLUMNS if c in fields), None)
-        original = dict(zip(fields, reader.fieldnames or []))
-        return [
-            TextItem(n, row[original[text_col]].strip(), row[original[ref_col]] if ref_col else None)
-            for n, row in enumerate(reader)
-            if (row.get(original[text_col]) or "").strip()
-        ]
+        return Rows(list(reader), list(reader.fieldnames or []))
 
 
-def read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+def read_rows(path: Path, columns: tuple[str, ...] = ()) -> Rows:
     """Rows of `path` as dicts; MmsearchError when the file is unreadable or lacks one of `columns`."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise MmsearchError(f"{path} lacks column(s) {', '.join(missing)}; expected {', '.join(columns)}")
-            return list(reader)
+        rows = _csv_rows(path)
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise MmsearchError(f"cannot read {path}: {err}") from err
+    missing = [c for c in columns if c not in rows.fields]
+    if missing:
+        raise MmsearchError(f"{path} lacks column(s) {', '.join(missing)}; expected {', '.join(columns)}")
+    return rows

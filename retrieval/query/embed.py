@@ -16,6 +16,7 @@ from retrieval.types import Modality, Vectors
 if TYPE_CHECKING:
     from PIL import Image
 
+
 def input_modality(item: object) -> Modality:
     """'image' or 'audio' for a file path, PIL image or array (1-D arrays are waveforms)."""
     if isinstance(item, (str, Path)):
@@ -51,7 +52,7 @@ def embed_inputs(encoder: Encoder, items: Sequence[object], batch_size: int = 32
         else:
             images.append((n, _image(item)))
     for start in range(0, len(images), batch_size):
-        chunk = images[start:start + batch_size]
+        chunk = images[start : start + batch_size]
         out[[n for n, _ in chunk]] = encoder.encode_images([im for _, im in chunk])
     return out
 

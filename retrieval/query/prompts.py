@@ -49,6 +49,9 @@ LABEL_ALIASES: dict[str, str] = {
 }
 """Folder-style labels whose plain-language name is not just the label with spaces."""
 
+EXCLUDED_LABELS = frozenset({"BACKGROUND_Google"})
+"""Dataset labels that are not object classes (clutter folders): never captions, never classified."""
+
 
 def clean_label(label: str) -> str:
     """Folder-style label -> plain words: aliases, underscores and camel case to spaces, lower case."""

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,13 @@ if TYPE_CHECKING:
     from retrieval.encoders.base import Encoder
 
 
-def build_classifier(encoder: "Encoder", labels: Sequence[str], templates: Sequence[str] | None = None) -> Vectors:
+TextEncoder = Callable[[list[str]], np.ndarray]
+"""texts -> (N, dim) text vectors: `Encoder.encode_texts`, or raw MiniLM while a model is trained."""
+
+
+def build_classifier(
+    encode_texts: TextEncoder, labels: Sequence[str], templates: Sequence[str] | None = None
+) -> Vectors:
     """(C, dim) normalised class vectors: the mean text vector of each cleaned label over the templates."""
     templates = list(templates) if templates else list(IMAGE_TEMPLATES)
     bad = [t for t in templates if "{}" not in t]
@@ -32,7 +38,7 @@ def build_classifier(encoder: "Encoder", labels: Sequence[str], templates: Seque
     if not labels:
         raise MmsearchError("zero-shot classification needs at least one label")
     texts = [text for label in labels for text in fill_templates(label, templates)]
-    vectors = encoder.encode_texts(texts).reshape(len(labels), len(templates), -1)
+    vectors = encode_texts(texts).reshape(len(labels), len(templates), -1)
     return normalize(vectors.mean(axis=1))
 
 
@@ -59,10 +65,7 @@ def classify(
     probs = probabilities(vectors, classifier, logit_scale)
     k = max(1, min(top_k, len(names)))
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    return [
-        [ClassScore(names[c], float(probs[n, c]), float(cosine[n, c])) for c in row]
-        for n, row in enumerate(order)
-    ]
+    return [[ClassScore(names[c], float(probs[n, c]), float(cosine[n, c])) for c in row] for n, row in enumerate(order)]
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,15 @@ class Classification:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"source": self.source, "modality": self.modality, "label": self.label,
-                "scores": [{"label": s.label, "probability": round(s.probability, 6), "score": round(s.score, 6)}
-                           for s in self.scores]}
+        return {
+            "source": self.source,
+            "modality": self.modality,
+            "label": self.label,
+            "scores": [
+                {"label": s.label, "probability": round(s.probability, 6), "score": round(s.score, 6)}
+                for s in self.scores
+            ],
+        }
 
 
 def default_templates(modality: Modality) -> list[str]:
@@ -88,7 +97,7 @@ def default_templates(modality: Modality) -> list[str]:
 
 def expand_inputs(items: Sequence[object], encoder: "Encoder") -> list[object]:
     """Folders become the supported files under them; other inputs pass through."""
-    modalities = frozenset(m for m in ("image", "audio") if encoder.supports(m))
+    modalities = encoder.media_modalities()
     out: list[object] = []
     for item in items:
         if isinstance(item, (str, Path)):
@@ -123,7 +132,7 @@ def classify_inputs(
         if not encoder.supports(modality):
             raise MmsearchError(f"model {encoder.model_id!r} cannot classify {modality}")
         chosen = [n for n, m in enumerate(modalities) if m == modality]
-        classifier = build_classifier(encoder, labels, templates or default_templates(modality))
+        classifier = build_classifier(encoder.encode_texts, labels, templates or default_templates(modality))
         vectors = embed_inputs(encoder, [inputs[n] for n in chosen])
         ranked = classify(vectors, classifier, encoder.logit_scale, top_k, labels)
         for n, scores in zip(chosen, ranked):

@@ -8,12 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.media.text import read_rows
 from retrieval.errors import MmsearchError
-from retrieval.query.prompts import TRAIN_TEMPLATES, fill_templates
-
-EXCLUDED_LABELS = frozenset({"BACKGROUND_Google"})
-"""Labels that are not object classes (never turned into captions)."""
+from retrieval.media.text import read_rows
+from retrieval.query.prompts import EXCLUDED_LABELS, TRAIN_TEMPLATES, fill_templates
 
 
 @dataclass(frozen=True)
@@ -33,13 +30,13 @@ class PairSet:
     def __len__(self) -> int:
         return len(self.images)
 
-    def subset(self, image_index: Sequence[int]) -> "PairSet":
+    def subset(self, image_index: Sequence[int] | np.ndarray) -> "PairSet":
         """The images at `image_index` and only the texts of their groups."""
-        image_index = np.asarray(image_index, dtype=np.int64)
-        groups = self.image_group[image_index]
+        index = np.asarray(image_index, dtype=np.int64)
+        groups = self.image_group[index]
         keep = np.flatnonzero(np.isin(self.text_group, groups))
         return PairSet(
-            [self.images[i] for i in image_index],
+            [self.images[i] for i in index],
             [self.texts[j] for j in keep],
             groups.copy(),
             self.text_group[keep].copy(),

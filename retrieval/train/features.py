@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
 
 from indexes.atomic import atomic_path
 from retrieval.encoders.efficientnet import tower_spec, tower_transform
@@ -17,7 +19,7 @@ from retrieval.media.image import load_image
 from retrieval.train.augment import AugmentTransform
 
 if TYPE_CHECKING:
-    import torch
+    from timm.models.efficientnet import EfficientNet
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ class ImageFeatures:
     activations: np.ndarray | None = None
 
 
-class _ImageFiles:
+class _ImageFiles(Dataset["torch.Tensor"]):
     """Map-style dataset: path i -> transformed tensor (view 0: eval crop, else augmented)."""
 
     def __init__(self, paths: Sequence[Path], tower: str, view: int, seed: int) -> None:
@@ -68,7 +70,7 @@ def image_features(
     batch_size: int = 32,
     progress: Progress | None = None,
     tail_blocks: int = 0,
-    model: "torch.nn.Module | None" = None,
+    model: "EfficientNet | None" = None,
     model_key: str = "",
 ) -> ImageFeatures:
     """Tower features of `paths` under view `view` (0 = evaluation crop), cached in `cache_dir`.
@@ -77,9 +79,6 @@ def image_features(
     `model` replaces the ImageNet tower `tower` (e.g. one with fine-tuned blocks); `model_key` must then
     name its weights for the cache.
     """
-    import torch
-    from torch.utils.data import DataLoader
-
     from retrieval.encoders.efficientnet import load_tower, tower_tail, trunk_activations
 
     resolved = [str(Path(p).resolve()) for p in paths]
@@ -92,7 +91,8 @@ def image_features(
     model = model if model is not None else load_tower(tower)
     n_tail = tail_blocks or 1
     tail = tower_tail(model, n_tail)
-    loader = DataLoader(_ImageFiles(paths, tower, view, seed), batch_size=batch_size, num_workers=1)
+    files = _ImageFiles(paths, tower, view, seed)
+    loader: DataLoader[torch.Tensor] = DataLoader(files, batch_size=batch_size, num_workers=1)
     pooled, logits, activations = [], [], []
     with torch.inference_mode():
         for pixels in loader:
@@ -110,11 +110,11 @@ def image_features(
         np.concatenate(activations) if tail_blocks else None,
     )
     if cache is not None:
-        arrays = {"pooled": features.pooled, "logits": features.logits}
-        if tail_blocks:
-            arrays["activations"] = features.activations
         with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+            if features.activations is None:
+                np.savez(handle, pooled=features.pooled, logits=features.logits)
+            else:
+                np.savez(handle, pooled=features.pooled, logits=features.logits, activations=features.activations)
     return features
 
 

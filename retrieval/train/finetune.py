@@ -16,13 +16,15 @@ import torch
 
 from retrieval.encoders.base import Encoder
 from retrieval.encoders.lite import TOWER_PREFIX, LiteEncoder, save_heads, weights_digest
+from retrieval.encoders.openclip import OpenClipEncoder
 from retrieval.errors import MmsearchError
 from retrieval.query.prompts import IMAGE_TEMPLATES, TRAIN_TEMPLATES
 from retrieval.train.data import PairSet, read_captions, read_labels
 from retrieval.train.features import Progress, image_features, text_features
+from retrieval.train.heads import Heads
 from retrieval.train.job import FinetuneJob
-from retrieval.train.openclip_heads import openclip_job
 from retrieval.train.loop import EpochStats, TrainData, TrainSettings, ValData, train_heads, validation_recall
+from retrieval.train.openclip_heads import openclip_job
 from retrieval.train.tower_tuning import TailHeads, trainable_tail, tuned_tower_state
 
 log = logging.getLogger(__name__)
@@ -116,8 +118,11 @@ def _interpolate(start: dict[str, torch.Tensor], end: dict[str, torch.Tensor], a
     return {k: torch.lerp(start[k], v, alpha) if v.is_floating_point() else v for k, v in end.items()}
 
 
-def finetune(settings: FinetuneSettings, progress: Callable[[EpochStats], None] | None = None,
-             feature_progress: Progress | None = None) -> FinetuneReport:
+def finetune(
+    settings: FinetuneSettings,
+    progress: Callable[[EpochStats], None] | None = None,
+    feature_progress: Progress | None = None,
+) -> FinetuneReport:
     """Fine-tune a lite or OpenCLIP base on the given data and write a new model folder to `settings.out`."""
     _check(settings)
     started = time.perf_counter()
@@ -125,13 +130,18 @@ def finetune(settings: FinetuneSettings, progress: Callable[[EpochStats], None] 
     train_set, val_set = _read(settings)
     if isinstance(base, LiteEncoder):
         job = _lite_job(base, settings, train_set, val_set, feature_progress)
-    else:
+    elif isinstance(base, OpenClipEncoder):
         job = openclip_job(base, settings.train, train_set, val_set, feature_progress)
+    else:
+        raise MmsearchError(f"cannot fine-tune {settings.base!r}: only lite and OpenCLIP models can be fine-tuned")
     model = job.model
     start_state = copy.deepcopy(model.state_dict())
     before = validation_recall(model.eval(), job.val)
     train = TrainSettings(
-        epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        lr=settings.lr,
+        seed=settings.seed,
         distill_weight=job.distill_weight,
     )
     result = train_heads(model, job.data, train, job.val, progress)
@@ -144,8 +154,17 @@ def finetune(settings: FinetuneSettings, progress: Callable[[EpochStats], None] 
     if got_worse:
         log.warning("validation recall got worse after fine-tuning: %s -> %s", before, after)
     return FinetuneReport(
-        settings.out, model_id, base.model_id, len(train_set), len(val_set), before, after, got_worse,
-        result.best_epoch, len(result.history), round(time.perf_counter() - started, 1),
+        settings.out,
+        model_id,
+        base.model_id,
+        len(train_set),
+        len(val_set),
+        before,
+        after,
+        got_worse,
+        result.best_epoch,
+        len(result.history),
+        round(time.perf_counter() - started, 1),
     )
 
 
@@ -167,8 +186,13 @@ def _lite_job(
 
     def features(pairs: PairSet) -> tuple[torch.Tensor, torch.Tensor]:
         feats = image_features(
-            pairs.images, base.config.image_tower, settings.cache_dir, progress=progress,
-            tail_blocks=tail_blocks, model=tower, model_key=base.model_id,
+            pairs.images,
+            base.config.image_tower,
+            settings.cache_dir,
+            progress=progress,
+            tail_blocks=tail_blocks,
+            model=tower,
+            model_key=base.model_id,
         )
         inputs = feats.activations if tail_blocks else feats.pooled
         return torch.from_numpy(inputs), torch.from_numpy(feats.logits)
@@ -181,27 +205,34 @@ def _lite_job(
         torch.from_numpy(text_features(train_set.texts, settings.cache_dir)),
         torch.from_numpy(train_set.text_group),
     )
-    val = ValData(val_inputs, val_logits, torch.from_numpy(text_features(val_set.texts, settings.cache_dir)),
-                  val_set.text_targets())
+    val = ValData(
+        val_inputs,
+        val_logits,
+        torch.from_numpy(text_features(val_set.texts, settings.cache_dir)),
+        val_set.text_targets(),
+    )
     heads = copy.deepcopy(base.heads).float().requires_grad_(True)
     if settings.resume is not None:
         try:
             heads.load_state_dict(_load_state(settings.resume))
         except RuntimeError as err:
             raise MmsearchError(f"checkpoint {settings.resume} does not fit base {settings.base!r}: {err}") from err
-    model = heads
-    if tail_blocks:
-        lora_rank = settings.lora_rank if settings.train == "lora" else 0
-        model = TailHeads(trainable_tail(tower, tail_blocks, lora_rank), heads)
+    lora_rank = settings.lora_rank if settings.train == "lora" else 0
+    tail = trainable_tail(tower, tail_blocks, lora_rank) if tail_blocks else None
+    model: Heads = TailHeads(tail, heads) if tail is not None else heads
 
     def save(out: Path, extra: dict[str, Any]) -> str:
         tuned_blocks = max(tail_blocks, base.config.tuned_blocks)
-        tail = model.tail if tail_blocks else None
         tower_state = tuned_tower_state(tower, tail, tuned_blocks) if tuned_blocks else {}
         model_id = f"{base.model_id.split('+ft-')[0]}+ft-{weights_digest({**heads.state_dict(), **tower_state})}"
         config = replace(
-            base.config, model_id=model_id, base_model_id=base.model_id, weights=WEIGHTS_FILE,
-            tuned_blocks=tuned_blocks, logit_scale=float(heads.logit_scale.exp()), extra=extra,
+            base.config,
+            model_id=model_id,
+            base_model_id=base.model_id,
+            weights=WEIGHTS_FILE,
+            tuned_blocks=tuned_blocks,
+            logit_scale=float(heads.logit_scale.exp()),
+            extra=extra,
         )
         save_heads(out, heads, config, tower_state)
         return model_id

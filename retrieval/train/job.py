@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
+from retrieval.train.heads import Heads
 from retrieval.train.loop import TrainData, ValData
 
 
@@ -16,7 +15,7 @@ from retrieval.train.loop import TrainData, ValData
 class FinetuneJob:
     """The trainable model (with the heads interface of `train_heads`), its cached data and how to save it."""
 
-    model: torch.nn.Module
+    model: Heads
     data: TrainData
     val: ValData
     distill_weight: float

@@ -12,7 +12,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from retrieval.errors import MmsearchError
 from retrieval.evaluation.metrics import best_positive_ranks, recall_at_k
+from retrieval.train.heads import Heads, PriorHeads
 from retrieval.train.losses import ClipLoss, distillation_loss
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,7 @@ class TrainResult:
     history: list[EpochStats]
 
 
-def validation_recall(heads: torch.nn.Module, val: ValData) -> dict[str, float]:
+def validation_recall(heads: Heads, val: ValData) -> dict[str, float]:
     """Text->image recall@1/5/10 of the heads on the validation features."""
     with torch.inference_mode():
         images = heads.image_vectors(val.image_inputs, val.logits).numpy()
@@ -95,9 +97,10 @@ def validation_recall(heads: torch.nn.Module, val: ValData) -> dict[str, float]:
     return recall_at_k(best_positive_ranks(texts @ images.T, val.text_positives))
 
 
-def _param_groups(model: torch.nn.Module, settings: TrainSettings) -> list[dict]:
+def _param_groups(model: Heads, settings: TrainSettings) -> list[dict]:
     """Optimizer groups: tower-tail parameters (`tail.*`) at `tower_lr_scale` x lr, the rest at lr."""
-    head, tower = [], []
+    head: list[torch.nn.Parameter] = []
+    tower: list[torch.nn.Parameter] = []
     for name, param in model.named_parameters():
         if param.requires_grad:
             (tower if name.startswith("tail.") else head).append(param)
@@ -129,8 +132,22 @@ def _epoch_examples(data: TrainData, max_repeats: int, rng: np.random.Generator)
     return np.asarray(image_idx)[order], np.asarray(text_idx)[order]
 
 
+def _distillation(
+    heads: PriorHeads, image_vectors: torch.Tensor, logits: torch.Tensor | None, settings: TrainSettings
+) -> torch.Tensor:
+    """Learning without forgetting: KL between the ImageNet-class distributions of the trained image vectors (vs. the
+    adapted class texts) and of the prior vectors."""
+    if logits is None:
+        raise MmsearchError("distillation needs the image tower's ImageNet logits")
+    class_text = heads.text_vectors(heads.class_text)
+    with torch.no_grad():
+        teacher = settings.distill_scale * F.normalize(heads.prior(logits), dim=-1) @ heads.class_text.T
+    student = settings.distill_scale * image_vectors @ class_text.T
+    return distillation_loss(student, teacher)
+
+
 def train_heads(
-    heads: torch.nn.Module,
+    heads: Heads,
     data: TrainData,
     settings: TrainSettings,
     val: ValData | None = None,
@@ -142,12 +159,16 @@ def train_heads(
     With `val`, the best epoch is the one with the highest validation R@1 + R@5 and training
     stops after `patience` epochs without improvement; without it the last epoch is kept.
     """
+    prior_heads = heads if isinstance(heads, PriorHeads) else None
+    if settings.distill_weight > 0 and prior_heads is None:
+        raise MmsearchError("distillation needs heads with an ImageNet prior")
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     heads.train()
     groups = _param_groups(heads, settings)
     optimizer = torch.optim.AdamW(groups, weight_decay=settings.weight_decay)
-    n_steps = settings.epochs * math.ceil(len(_epoch_examples(data, settings.max_repeats, rng)[0]) / settings.batch_size)
+    examples_per_epoch = len(_epoch_examples(data, settings.max_repeats, rng)[0])
+    n_steps = settings.epochs * math.ceil(examples_per_epoch / settings.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=[g["lr"] for g in groups], total_steps=max(1, n_steps), pct_start=0.1
     )
@@ -172,12 +193,8 @@ def train_heads(
             text_vectors = heads.text_vectors(data.text_raw[j])
             scale = heads.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE)
             loss = loss_fn(image_vectors, text_vectors, scale, data.image_group[i], data.text_group[j])
-            if settings.distill_weight > 0:
-                class_text = heads.text_vectors(heads.class_text)
-                with torch.no_grad():
-                    teacher = settings.distill_scale * F.normalize(heads.prior(logits), dim=-1) @ heads.class_text.T
-                student = settings.distill_scale * image_vectors @ class_text.T
-                loss = loss + settings.distill_weight * distillation_loss(student, teacher)
+            if settings.distill_weight > 0 and prior_heads is not None:
+                loss = loss + settings.distill_weight * _distillation(prior_heads, image_vectors, logits, settings)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

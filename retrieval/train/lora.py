@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TypeGuard
 
 import torch
 from torch import nn
@@ -31,7 +32,7 @@ class LoRAConv1x1(nn.Module):
         return self.base
 
 
-def _is_pointwise(module: nn.Module) -> bool:
+def _is_pointwise(module: nn.Module) -> TypeGuard[nn.Conv2d]:
     return isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1) and module.groups == 1
 
 

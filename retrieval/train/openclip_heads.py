@@ -8,7 +8,7 @@ import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -23,13 +23,16 @@ from retrieval.train.features import Progress
 from retrieval.train.job import FinetuneJob
 from retrieval.train.loop import TrainData, ValData
 
+if TYPE_CHECKING:
+    from open_clip import CLIP
+
 WEIGHTS_FILE = "openclip-ft.safetensors"
 
 
 class ClipProjections(nn.Module):
     """Trainable copies of an OpenCLIP model's image projection, text projection and logit scale."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: "CLIP") -> None:
         super().__init__()
         self.image_proj = nn.Parameter(model.visual.proj.detach().float().clone())
         self.text_proj = nn.Parameter(model.text_projection.detach().float().clone())
@@ -53,7 +56,7 @@ class ClipProjections(nn.Module):
 
 
 @contextlib.contextmanager
-def _without_projections(model: nn.Module) -> Iterator[None]:
+def _without_projections(model: "CLIP") -> Iterator[None]:
     """Make `encode_image` / `encode_text` return pre-projection features for the duration."""
     saved = model.visual.proj, model.text_projection
     model.visual.proj, model.text_projection = None, None
@@ -64,7 +67,10 @@ def _without_projections(model: nn.Module) -> Iterator[None]:
 
 
 def _features(
-    encoder: OpenClipEncoder, images: Sequence[Path], texts: Sequence[str], progress: Progress | None,
+    encoder: OpenClipEncoder,
+    images: Sequence[Path],
+    texts: Sequence[str],
+    progress: Progress | None,
     batch_size: int = 32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Pre-projection (image, text) features of the frozen towers."""
@@ -104,7 +110,10 @@ def openclip_job(
     train_images, train_texts = _features(base, train_set.images, train_set.texts, progress)
     val_images, val_texts = _features(base, val_set.images, val_set.texts, progress)
     data = TrainData(
-        train_images[None], None, torch.from_numpy(train_set.image_group), train_texts,
+        train_images[None],
+        None,
+        torch.from_numpy(train_set.image_group),
+        train_texts,
         torch.from_numpy(train_set.text_group),
     )
     val = ValData(val_images, None, val_texts, val_set.text_targets())
@@ -117,8 +126,13 @@ def openclip_job(
         model_id = f"{base.model_id.split('+ft-')[0]}+ft-{weights_digest(state)}"
         tag = str(Path(base.tag).expanduser().resolve()) if is_checkpoint_path(base.tag) else base.tag
         config = {
-            "family": "openclip", "arch": base.arch, "tag": tag, "model_id": model_id,
-            "base_model_id": base.model_id, "weights": WEIGHTS_FILE, "extra": extra,
+            "family": "openclip",
+            "arch": base.arch,
+            "tag": tag,
+            "model_id": model_id,
+            "base_model_id": base.model_id,
+            "weights": WEIGHTS_FILE,
+            "extra": extra,
         }
         out.mkdir(parents=True)
         save_file(state, str(out / WEIGHTS_FILE), metadata={"model_id": model_id})

@@ -37,5 +37,6 @@ def classify(
     with saved_uploads(files) as paths:
         results = engine.classify(paths, names, top_k)
     sources = {str(path): upload.filename or path.name for path, upload in zip(paths, files)}
-    return ClassifyResponse(labels=names, results=[
-        {**r.to_dict(), "source": sources.get(r.source, r.source)} for r in results])
+    return ClassifyResponse(
+        labels=names, results=[{**r.to_dict(), "source": sources.get(r.source, r.source)} for r in results]
+    )

@@ -30,8 +30,14 @@ def file_facts(row: dict[str, Any]) -> FileFacts:
         size: int | None = os.stat(media_path(row)).st_size
     except ItemNotFoundError:
         size = None
-    return FileFacts(exists=size is not None, size_bytes=size, width=row.get("width"), height=row.get("height"),
-                     taken_at=taken_at, camera=camera)
+    return FileFacts(
+        exists=size is not None,
+        size_bytes=size,
+        width=row.get("width"),
+        height=row.get("height"),
+        taken_at=taken_at,
+        camera=camera,
+    )
 
 
 def camera_name(make: str | None, model: str | None) -> str | None:
@@ -46,5 +52,9 @@ def item_detail(item_id: int, engine: SearchService = Depends(service)) -> ItemD
     """Everything known about one item."""
     row = engine.engine.item(item_id)
     facts = file_facts(row)
-    return ItemDetail(item=jsonable_row(row), file=facts, thumbnail_url=f"/api/items/{item_id}/thumbnail",
-                      media_url=f"/api/items/{item_id}/media" if facts.exists else None)
+    return ItemDetail(
+        item=jsonable_row(row),
+        file=facts,
+        thumbnail_url=f"/api/items/{item_id}/thumbnail",
+        media_url=f"/api/items/{item_id}/media" if facts.exists else None,
+    )

@@ -17,8 +17,7 @@ router = APIRouter(prefix="/api", tags=["media"], responses={404: {"model": Erro
 _SAFE_TYPES = ("image/", "audio/", "video/")
 
 
-@router.get("/items/{item_id}/thumbnail", response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}}}})
+@router.get("/items/{item_id}/thumbnail", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
 def thumbnail(item_id: int, request: Request, engine: SearchService = Depends(service)) -> Response:
     """A small JPEG of the item (an icon for audio and text, a placeholder when the file cannot be read)."""
     thumb = request.app.state.thumbnails.get(engine.engine.item(item_id))
@@ -28,8 +27,11 @@ def thumbnail(item_id: int, request: Request, engine: SearchService = Depends(se
     return Response(thumb.data, media_type="image/jpeg", headers=headers)
 
 
-@router.get("/items/{item_id}/media", response_class=FileResponse,
-            responses={200: {"content": {"image/*": {}, "audio/*": {}}}, 206: {"description": "a byte range"}})
+@router.get(
+    "/items/{item_id}/media",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/*": {}, "audio/*": {}}}, 206: {"description": "a byte range"}},
+)
 def media(item_id: int, engine: SearchService = Depends(service)) -> FileResponse:
     """The original file of an image or audio item; send `Range: bytes=a-b` for part of it."""
     path = media_path(engine.engine.item(item_id))

@@ -13,15 +13,22 @@ from server.service import SearchRequest, SearchService
 from server.settings import MAX_K, MAX_QUERY_CHARS
 from server.uploads import saved_uploads
 
-router = APIRouter(prefix="/api", tags=["search"],
-                   responses={400: {"model": ErrorResponse}, 404: {"model": ErrorResponse}})
+router = APIRouter(
+    prefix="/api", tags=["search"], responses={400: {"model": ErrorResponse}, 404: {"model": ErrorResponse}}
+)
 
 
 def page(query: str, hits: list[SearchHit], search: SearchRequest, engine: SearchService) -> SearchResponse:
     """The response for one page of `hits`."""
     has_more = len(hits) == search.k and search.offset + search.k < MAX_K
-    return SearchResponse(query=query, model=engine.model_id(), results=[Hit(**h.to_dict()) for h in hits],
-                          offset=search.offset, has_more=has_more, where=search.where)
+    return SearchResponse(
+        query=query,
+        model=engine.model_id(),
+        results=[Hit(**h.to_dict()) for h in hits],
+        offset=search.offset,
+        has_more=has_more,
+        where=search.where,
+    )
 
 
 @router.get("/search", response_model=SearchResponse)
@@ -48,7 +55,9 @@ def search_upload(
 
 @router.get("/items/{item_id}/similar", response_model=SearchResponse)
 def search_similar(
-    item_id: int, search: SearchRequest = Depends(search_request), engine: SearchService = Depends(service),
+    item_id: int,
+    search: SearchRequest = Depends(search_request),
+    engine: SearchService = Depends(service),
 ) -> SearchResponse:
     """More like this: items nearest to a stored item's vector."""
     return page(f"similar:{item_id}", engine.similar(item_id, search), search, engine)

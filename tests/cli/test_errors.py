@@ -55,7 +55,8 @@ def test_unknown_model_name(runner, tmp_path: Path, caltech_folder: Path) -> Non
 
 def test_openclip_pretrained_offline_says_how_to_use_a_file(runner, tmp_path: Path, caltech_folder: Path) -> None:
     result = runner.invoke(
-        app, ["index", str(caltech_folder), "--db", str(tmp_path / "db"), "--model", "openclip:RN50/openai"])
+        app, ["index", str(caltech_folder), "--db", str(tmp_path / "db"), "--model", "openclip:RN50/openai"]
+    )
     assert result.exit_code == 1
     assert "pass it as a file: --model openclip:RN50/" in result.stderr
     assert not (tmp_path / "db" / "catalog.duckdb").exists()

@@ -42,13 +42,25 @@ def test_json_schema(runner, caltech_db: Path) -> None:
     assert scores == sorted(scores, reverse=True)
     for row in payload["results"]:
         assert Path(row["path"]).is_absolute() and Path(row["path"]).is_file()
-        assert {"id", "score", "modality", "content_hash", "size", "mtime", "width", "height", "added_at",
-                "model_id"} <= set(row)
+        assert {
+            "id",
+            "score",
+            "modality",
+            "content_hash",
+            "size",
+            "mtime",
+            "width",
+            "height",
+            "added_at",
+            "model_id",
+        } <= set(row)
         assert row["modality"] == "image" and row["width"] > 0 and len(row["content_hash"]) == 64
 
 
 def test_where_filter_returns_k_matching_items(runner, caltech_db: Path) -> None:
-    payload = _query_json(runner, caltech_db, "an airplane", "-k", "4", "--where", "path LIKE '%/pizza/%' AND width >= 100")
+    payload = _query_json(
+        runner, caltech_db, "an airplane", "-k", "4", "--where", "path LIKE '%/pizza/%' AND width >= 100"
+    )
     assert len(payload["results"]) == 4
     assert all("/pizza/" in r["path"] and r["width"] >= 100 for r in payload["results"])
 
@@ -73,8 +85,12 @@ def test_table_output_and_info(runner, caltech_db: Path) -> None:
 
 
 def test_bad_where_is_one_error_line(runner, caltech_db: Path) -> None:
-    for predicate in ("nosuchcolumn > 1", "1=1; DROP TABLE items", "path IN (SELECT path FROM items)",
-                      "id IN (SELECT * FROM read_csv('/etc/passwd'))"):
+    for predicate in (
+        "nosuchcolumn > 1",
+        "1=1; DROP TABLE items",
+        "path IN (SELECT path FROM items)",
+        "id IN (SELECT * FROM read_csv('/etc/passwd'))",
+    ):
         result = runner.invoke(app, ["query", "x", "--db", str(caltech_db), "--where", predicate])
         assert result.exit_code == 1, predicate
         assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1

@@ -61,8 +61,9 @@ def test_user_type_falls_back_to_flat_until_trainable() -> None:
     assert desired_index_type("auto", 5, 16) == "Flat"
 
 
-@pytest.mark.parametrize("index_type", ["IVF16,PQ4x4fs,Refine(SQfp16)", "PCA16,IVF16,PQ4x4fs,Refine(SQfp16)",
-                                        "HNSW16", "IVF16,Flat"])
+@pytest.mark.parametrize(
+    "index_type", ["IVF16,PQ4x4fs,Refine(SQfp16)", "PCA16,IVF16,PQ4x4fs,Refine(SQfp16)", "HNSW16", "IVF16,Flat"]
+)
 def test_composed_indexes_search_and_filter(index_type: str) -> None:
     vectors = _vectors(3000)
     ids = np.arange(10, 3010) * 7

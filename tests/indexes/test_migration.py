@@ -80,6 +80,7 @@ def test_engine_and_cli_open_an_old_index(tmp_path: Path, runner) -> None:
     result = runner.invoke(app, ["info", "--db", str(tmp_path / "db"), "--json"])
     assert result.exit_code == 0, result.output
     assert '"files": 5' in result.stdout
-    result = runner.invoke(app, ["query", "a cat", "--db", str(tmp_path / "db"), "--json", "--where",
-                                 "taken_at IS NULL"])
+    result = runner.invoke(
+        app, ["query", "a cat", "--db", str(tmp_path / "db"), "--json", "--where", "taken_at IS NULL"]
+    )
     assert result.exit_code == 0, result.output

@@ -21,8 +21,18 @@ def _vectors(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
 def _fill(catalog: Catalog, n: int, dim: int = 16) -> np.ndarray:
     catalog.ensure("test-model", dim, "test")
     vectors = _vectors(n, dim)
-    items = [NewItem(path=f"/photos/{i:03d}.jpg", modality="image", content_hash=f"h{i}", size=100 + i, mtime=1.0,
-                     width=10 * i, height=5) for i in range(n)]
+    items = [
+        NewItem(
+            path=f"/photos/{i:03d}.jpg",
+            modality="image",
+            content_hash=f"h{i}",
+            size=100 + i,
+            mtime=1.0,
+            width=10 * i,
+            height=5,
+        )
+        for i in range(n)
+    ]
     with catalog.transaction() as con:
         catalog.insert(con, items, vectors, "test-model")
     return vectors

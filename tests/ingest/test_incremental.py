@@ -44,16 +44,17 @@ def test_incremental_cycle(runner, tmp_path: Path, data_dir: Path) -> None:
     pizza = sorted(photos.glob("pizza_*"))
     (photos / "sub").mkdir()
     shutil.copy2(sorted(photos.glob("laptop_*"))[0], photos / "sub" / "copy_of_laptop.jpg")  # duplicate
-    shutil.copy2(pizza[1], photos / "pizza_again.jpg")                           # duplicate
+    shutil.copy2(pizza[1], photos / "pizza_again.jpg")  # duplicate
     pizza[2].write_bytes((data_dir / "caltech101/images/sunflower/image_0003.jpg").read_bytes())  # changed
-    os.rename(pizza[3], photos / "sub" / "renamed_pizza.jpg")                     # moved
-    pizza[0].unlink()                                                             # deleted
-    (photos / "zero.jpg").write_bytes(b"")                                        # zero-byte
+    os.rename(pizza[3], photos / "sub" / "renamed_pizza.jpg")  # moved
+    pizza[0].unlink()  # deleted
+    (photos / "zero.jpg").write_bytes(b"")  # zero-byte
     (photos / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(300))  # corrupt
-    (photos / "truncated.jpg").write_bytes(images[5][0].read_bytes()[:2000])     # truncated
-    (photos / "readme.txt").write_text("not an image")                           # unsupported: ignored
-    (photos / "pizza_ünïcödé 写真.jpg").write_bytes(data_dir.joinpath(
-        "caltech101/images/sunflower/image_0001.jpg").read_bytes())              # unicode name, new content
+    (photos / "truncated.jpg").write_bytes(images[5][0].read_bytes()[:2000])  # truncated
+    (photos / "readme.txt").write_text("not an image")  # unsupported: ignored
+    (photos / "pizza_ünïcödé 写真.jpg").write_bytes(
+        data_dir.joinpath("caltech101/images/sunflower/image_0001.jpg").read_bytes()
+    )  # unicode name, new content
 
     third = _index(runner, photos, db)
     assert _counts(third) == dict(new=1, changed=1, unchanged=9, moved=1, duplicates=2, removed=1, skipped=3)

@@ -35,8 +35,12 @@ def test_long_recording_is_encoded_in_batches(tmp_path: Path, data_dir: Path, mo
     assert max(batch_sizes) == 4, batch_sizes
     monkeypatch.undo()
 
-    windows = split_windows(load_audio(folder / "long.wav", encoder.audio_sample_rate), encoder.audio_sample_rate,
-                            encoder.audio_window_s, encoder.audio_window_s / 2)
+    windows = split_windows(
+        load_audio(folder / "long.wav", encoder.audio_sample_rate),
+        encoder.audio_sample_rate,
+        encoder.audio_window_s,
+        encoder.audio_window_s / 2,
+    )
     assert report.new == 1 and report.items == len(windows) > 4 * 5
     transform = encoder.audio_transform()
     expected = encoder.encode_audio_batch(torch.stack([transform(w.samples) for w in windows]))

@@ -18,8 +18,18 @@ def test_exif_columns_are_filled_and_filterable(runner, tmp_path: Path, data_dir
     shutil.copy(data_dir / "skimage_data" / "images" / "coffee.png", photos / "coffee.png")
     db = str(tmp_path / "db")
     assert runner.invoke(app, ["index", str(photos), "--db", db, "--workers", "0"]).exit_code == 0
-    result = runner.invoke(app, ["query", "a cat", "--db", db, "--json", "--where",
-                                 "camera_make = 'Canon' AND taken_at < TIMESTAMP '2020-01-01'"])
+    result = runner.invoke(
+        app,
+        [
+            "query",
+            "a cat",
+            "--db",
+            db,
+            "--json",
+            "--where",
+            "camera_make = 'Canon' AND taken_at < TIMESTAMP '2020-01-01'",
+        ],
+    )
     assert result.exit_code == 0, result.output
     (hit,) = json.loads(result.stdout)["results"]
     assert hit["path"].endswith("cat.jpg") and hit["camera_model"] == "Canon EOS 5D"

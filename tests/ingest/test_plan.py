@@ -17,10 +17,17 @@ def test_plan_splits_new_changed_unchanged_and_missing(tmp_path: Path) -> None:
     catalog.ensure("m", 4, "m")
     stored = [("/p/same.jpg", 10, 1.0), ("/p/touched.jpg", 10, 1.0), ("/p/gone.jpg", 10, 1.0), ("/other/x.jpg", 1, 1.0)]
     with catalog.transaction() as con:
-        catalog.insert(con, [NewItem(path=p, modality="image", content_hash=p, size=s, mtime=m) for p, s, m in stored],
-                       np.eye(4, dtype=np.float32), "m")
-    scanned = [FileFacts("/p/same.jpg", "image", 10, 1.0), FileFacts("/p/touched.jpg", "image", 10, 2.0),
-               FileFacts("/p/new.jpg", "image", 5, 1.0)]
+        catalog.insert(
+            con,
+            [NewItem(path=p, modality="image", content_hash=p, size=s, mtime=m) for p, s, m in stored],
+            np.eye(4, dtype=np.float32),
+            "m",
+        )
+    scanned = [
+        FileFacts("/p/same.jpg", "image", 10, 1.0),
+        FileFacts("/p/touched.jpg", "image", 10, 2.0),
+        FileFacts("/p/new.jpg", "image", 5, 1.0),
+    ]
     report = IndexReport()
     job = plan(catalog, ["/p"], scanned, report)
     assert [f.path for f in job.to_load] == ["/p/touched.jpg", "/p/new.jpg"]

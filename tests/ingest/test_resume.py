@@ -17,6 +17,8 @@ import pytest
 
 from tests.conftest import REPO, caltech_test_images
 
+pytestmark = pytest.mark.slow  # real processes, kills or a browser: tens of seconds
+
 CLASSES = ("airplanes", "chair", "electric_guitar", "laptop", "watch", "umbrella")
 
 
@@ -69,22 +71,25 @@ def test_kill_and_resume_equals_clean_run(tmp_path: Path, photo_folder: Path) ->
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     killed_db, clean_db = tmp_path / "killed", tmp_path / "clean"
     args = ["index", str(photo_folder), "--batch-size", "4", "--workers", "1", "--json"]
-    process = subprocess.Popen(_mmsearch(*args, "--db", str(killed_db)), env=env, cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        _mmsearch(*args, "--db", str(killed_db)), env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     rows_before_kill = _wait_for_rows(killed_db, process, minimum=8)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert 8 <= rows_before_kill < 60
 
-    resumed = subprocess.run(_mmsearch(*args, "--db", str(killed_db)), env=env, cwd=REPO,
-                             capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        _mmsearch(*args, "--db", str(killed_db)), env=env, cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert resumed.returncode == 0, resumed.stderr
     report = json.loads(resumed.stdout)
     assert report["unchanged"] >= 8 and report["new"] + report["unchanged"] == 60
     assert report["new"] <= 60 - 8
 
-    clean = subprocess.run(_mmsearch(*args, "--db", str(clean_db)), env=env, cwd=REPO,
-                           capture_output=True, text=True, timeout=600)
+    clean = subprocess.run(
+        _mmsearch(*args, "--db", str(clean_db)), env=env, cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert clean.returncode == 0, clean.stderr
     killed_hashes, killed_vectors = _snapshot(killed_db)
     clean_hashes, clean_vectors = _snapshot(clean_db)
@@ -103,12 +108,22 @@ def test_query_while_indexing(tmp_path: Path, photo_folder: Path, caltech_db: Pa
     db = tmp_path / "busy"
     indexer = subprocess.Popen(
         _mmsearch("index", str(photo_folder), "--db", str(db), "--batch-size", "4", "--workers", "1", "--json"),
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_for_rows(db, indexer, minimum=4)
         assert indexer.poll() is None
-        found = subprocess.run(_mmsearch("query", "a chair", "--db", str(db), "-k", "3", "--json"), env=env, cwd=REPO,
-                               capture_output=True, text=True, timeout=300)
+        found = subprocess.run(
+            _mmsearch("query", "a chair", "--db", str(db), "-k", "3", "--json"),
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert found.returncode == 0, found.stderr
         assert 1 <= len(json.loads(found.stdout)["results"]) <= 3
     finally:

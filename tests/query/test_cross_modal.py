@@ -14,6 +14,8 @@ import soundfile as sf
 from cli.app import app
 from tests.conftest import write_csv
 
+pytestmark = pytest.mark.slow  # real processes, kills or a browser: tens of seconds
+
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
@@ -73,8 +75,9 @@ def test_audio_to_text_and_image(runner, mixed, data_dir: Path) -> None:
 def test_image_to_text_finds_cat_captions(runner, mixed, data_dir: Path) -> None:
     """The issue's check: the skimage cat photo against the flickr8k_800 captions has a cat caption in the top 5."""
     _, _, db = mixed
-    hits = _results(runner, db, "--image", str(data_dir / "skimage_data/images/chelsea.png"), "--modality", "text",
-                    "-k", "5")
+    hits = _results(
+        runner, db, "--image", str(data_dir / "skimage_data/images/chelsea.png"), "--modality", "text", "-k", "5"
+    )
     assert {h["modality"] for h in hits} == {"text"}
     assert any("cat" in h["text"].lower() for h in hits)
     assert hits[0]["path"].endswith("captions.csv") and hits[0]["ref"] is not None
@@ -101,9 +104,21 @@ def test_long_file_windows_have_spans(runner, mixed) -> None:
 def test_classify_json_images_and_audio(runner, mixed, data_dir: Path, tmp_path: Path) -> None:
     media, _, _ = mixed
     out_csv = tmp_path / "labels.csv"
-    result = runner.invoke(app, ["classify", str(media / "sounds" / "7.wav"), str(media / "photos" / "chelsea.png"),
-                                 "--labels", ",".join(DIGITS + ("cat", "rocket")), "--json", "-k", "3",
-                                 "--csv", str(out_csv)])
+    result = runner.invoke(
+        app,
+        [
+            "classify",
+            str(media / "sounds" / "7.wav"),
+            str(media / "photos" / "chelsea.png"),
+            "--labels",
+            ",".join(DIGITS + ("cat", "rocket")),
+            "--json",
+            "-k",
+            "3",
+            "--csv",
+            str(out_csv),
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert set(payload) == {"labels", "results"} and len(payload["results"]) == 2
@@ -117,7 +132,17 @@ def test_classify_json_images_and_audio(runner, mixed, data_dir: Path, tmp_path:
 
 
 def test_classify_threshold_says_none(runner, data_dir: Path) -> None:
-    result = runner.invoke(app, ["classify", str(data_dir / "skimage_data/images/chelsea.png"),
-                                 "--labels", "cat,kitten,tabby cat", "--threshold", "0.99", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "classify",
+            str(data_dir / "skimage_data/images/chelsea.png"),
+            "--labels",
+            "cat,kitten,tabby cat",
+            "--threshold",
+            "0.99",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["results"][0]["label"] is None

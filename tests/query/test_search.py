@@ -23,9 +23,16 @@ def filled(tmp_path: Path) -> tuple[Catalog, FaissStore, np.ndarray]:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     catalog = Catalog(tmp_path / "catalog.duckdb")
     catalog.ensure("test-model", DIM, "test")
-    items = [NewItem(path=f"/media/{i:02d}.{'wav' if i % 3 == 0 else 'jpg'}",
-                     modality="audio" if i % 3 == 0 else "image", content_hash=f"h{i}", size=i, mtime=1.0)
-             for i in range(30)]
+    items = [
+        NewItem(
+            path=f"/media/{i:02d}.{'wav' if i % 3 == 0 else 'jpg'}",
+            modality="audio" if i % 3 == 0 else "image",
+            content_hash=f"h{i}",
+            size=i,
+            mtime=1.0,
+        )
+        for i in range(30)
+    ]
     with catalog.transaction() as con:
         ids = catalog.insert(con, items, vectors, "test-model")
     store = FaissStore.build("Flat", np.array(ids), vectors, catalog.meta().generation)

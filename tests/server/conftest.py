@@ -18,13 +18,21 @@ import httpx
 import pytest
 
 from retrieval import Engine
-from tests.media.test_exif import exif_photo
 from server.app import create_app
 from server.settings import ServerSettings
+from tests.media.test_exif import exif_photo
 
 CALTECH = ("airplanes", "dolphin", "elephant", "pizza", "sunflower", "watch", "laptop", "chair")
-SKIMAGE = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_right.png", "horse.png",
-           "camera.png", "moon.png")
+SKIMAGE = (
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "rocket.jpg",
+    "motorcycle_right.png",
+    "horse.png",
+    "camera.png",
+    "moon.png",
+)
 CAPTIONS_PER_IMAGE = 1
 FLICKR_IMAGES = 30
 WAVS = 20
@@ -97,13 +105,13 @@ def engine(served_index: ServedIndex) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def app(served_index: ServedIndex, engine: Engine):  # noqa: ANN201 - FastAPI
+def app(served_index: ServedIndex, engine: Engine):
     """The app without a token (loopback)."""
     return create_app(ServerSettings(db=served_index.db), engine)
 
 
 @pytest.fixture()
-def client(app) -> Iterator[httpx.Client]:  # noqa: ANN001
+def client(app) -> Iterator[httpx.Client]:
     """A synchronous client on the ASGI app (FastAPI's TestClient, which is httpx)."""
     from fastapi.testclient import TestClient
 
@@ -137,21 +145,26 @@ def cli_env(**extra: str) -> dict[str, str]:
 @contextlib.contextmanager
 def serve(db: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[ServeProcess]:
     """Start the console script `mmsearch serve --db DB --port 0 ARGS` and wait for its 'serving' line."""
-    process = subprocess.Popen([str(MMSEARCH), "serve", "--db", str(db), "--port", "0", *args], env=env or cli_env(),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(MMSEARCH), "serve", "--db", str(db), "--port", "0", *args],
+        env=env or cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     first = process.stdout.readline()  # type: ignore[union-attr]
     lines.append(first)
     threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()  # type: ignore[arg-type]
     try:
         match = re.match(r"serving (http://\S+)  \(Ctrl-C stops\)", first)
-        assert match, f"mmsearch serve did not start: {first}{process.stdout.read() if process.poll() is not None else ''}"
+        assert match, (
+            f"mmsearch serve did not start: {first}{process.stdout.read() if process.poll() is not None else ''}"
+        )
         yield ServeProcess(match.group(1), process, lines)
     finally:
         process.terminate()
         process.wait(timeout=20)
-
-
 
 
 @pytest.fixture(scope="session")
@@ -162,7 +175,7 @@ def server_process(served_index: ServedIndex) -> Iterator[ServeProcess]:
 
 
 @pytest.fixture(scope="session")
-def start_server():  # noqa: ANN201
+def start_server():
     """`serve(db, *args)`: a context manager running `mmsearch serve` (for tests that need their own)."""
     return serve
 

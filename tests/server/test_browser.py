@@ -6,12 +6,23 @@ import base64
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect, sync_playwright
 
+pytestmark = pytest.mark.slow  # real processes, kills or a browser: tens of seconds
+
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 LOADED_THUMBS = """() => { const imgs = [...document.querySelectorAll('.card img.thumb')].slice(0, 6);
   return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0); }"""
@@ -26,7 +37,7 @@ DROP = """([name, type, b64]) => {
 }"""
 
 
-def test_search_detail_example_similar_and_audio_in_chromium(server_process, served_index, tmp_path: Path) -> None:  # noqa: ANN001
+def test_search_detail_example_similar_and_audio_in_chromium(server_process, served_index, tmp_path: Path) -> None:
     assert Path(CHROMIUM).is_file(), "install Debian's chromium (apt-get install chromium)"
     errors: list[str] = []
     with sync_playwright() as pw:
@@ -49,7 +60,10 @@ def test_search_detail_example_similar_and_audio_in_chromium(server_process, ser
         expect(page.locator(".card").nth(1)).to_be_focused()
         page.keyboard.press("Enter")
         expect(page.locator("#detail")).to_have_attribute("open", "")
-        page.wait_for_function("() => { const i = document.querySelector('#detail .big-image'); return i && i.complete && i.naturalWidth > 0; }")
+        page.wait_for_function(
+            "() => { const i = document.querySelector('#detail .big-image');"
+            " return i && i.complete && i.naturalWidth > 0; }"
+        )
         expect(page.locator("#detail")).to_contain_text("dimensions")
         page.keyboard.press("Escape")
         expect(page.locator("#detail")).not_to_have_attribute("open", "")

@@ -21,9 +21,11 @@ from server.settings import ServerSettings
 TOKEN = "correct-horse-battery-staple-7f3a"
 
 
-def test_csp_and_headers_on_every_response(client) -> None:  # noqa: ANN001
-    expected = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-                "media-src 'self' blob:; frame-ancestors 'none'; object-src 'none'; base-uri 'none'")
+def test_csp_and_headers_on_every_response(client) -> None:
+    expected = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        "media-src 'self' blob:; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+    )
     assert CONTENT_SECURITY_POLICY.startswith(expected)
     for url in ("/", "/static/js/main.js", "/api/search?q=x&k=1", "/api/items/1/thumbnail", "/api/nothing", "/docs"):
         headers = client.get(url).headers
@@ -44,35 +46,39 @@ def test_the_page_has_no_inline_script_handlers_or_remote_urls() -> None:
         assert ".innerHTML" not in asset.read_text(), asset
 
 
-def test_no_cors_by_default(client) -> None:  # noqa: ANN001
+def test_no_cors_by_default(client) -> None:
     response = client.get("/api/search", params={"q": "x", "k": 1}, headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in response.headers
-    preflight = client.options("/api/search", headers={"Origin": "https://evil.example",
-                                                       "Access-Control-Request-Method": "GET"})
+    preflight = client.options(
+        "/api/search", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    )
     assert "access-control-allow-origin" not in preflight.headers
 
 
-@pytest.mark.parametrize("url", [
-    "/api/items/..%2F..%2F..%2Fetc%2Fpasswd/media",
-    "/api/items/%2e%2e/%2e%2e/etc/passwd/media",
-    "/api/items/../../../../etc/passwd",
-    "/api/items//etc/passwd/media",
-    "/api/items/1/media?path=/etc/passwd",
-    "/api/items/-1/thumbnail",
-    "/api/media?path=/etc/passwd",
-    "/static/../../../../etc/passwd",
-    "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-    "/static/..%2F..%2F..%2Fserver%2Fapp.py",
-    "/%2e%2e/%2e%2e/etc/passwd",
-])
-def test_no_request_can_name_a_file(client, url: str) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/items/..%2F..%2F..%2Fetc%2Fpasswd/media",
+        "/api/items/%2e%2e/%2e%2e/etc/passwd/media",
+        "/api/items/../../../../etc/passwd",
+        "/api/items//etc/passwd/media",
+        "/api/items/1/media?path=/etc/passwd",
+        "/api/items/-1/thumbnail",
+        "/api/media?path=/etc/passwd",
+        "/static/../../../../etc/passwd",
+        "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/static/..%2F..%2F..%2Fserver%2Fapp.py",
+        "/%2e%2e/%2e%2e/etc/passwd",
+    ],
+)
+def test_no_request_can_name_a_file(client, url: str) -> None:
     response = client.get(url)
     assert b"root:" not in response.content and b"create_app" not in response.content
     if "/api/items/1/media" not in url:
         assert response.status_code in (400, 404, 405, 422), (url, response.status_code)
 
 
-def test_a_planted_symlink_is_never_followed(client, served_index, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_planted_symlink_is_never_followed(client, served_index, tmp_path: Path) -> None:
     secret = tmp_path / "outside" / "secret.png"
     secret.parent.mkdir()
     shutil.copy2(served_index.media / "skimage" / "astronaut.png", secret)
@@ -89,9 +95,13 @@ def test_a_planted_symlink_is_never_followed(client, served_index, tmp_path: Pat
         thumbnail = client.get(f"/api/items/{hit['id']}/thumbnail")
         assert thumbnail.status_code == 200
         served = (served_index.db / "thumbnails").glob("*.jpg")
-        assert all(hashlib.sha256(p.read_bytes()).digest() != hashlib.sha256(secret.read_bytes()).digest() for p in served)
+        assert all(
+            hashlib.sha256(p.read_bytes()).digest() != hashlib.sha256(secret.read_bytes()).digest() for p in served
+        )
         linked_folder = served_index.media / "photos" / "dolphin"
-        dolphin = client.get("/api/search", params={"q": "x", "k": 1, "folder": str(linked_folder)}).json()["results"][0]
+        dolphin = client.get("/api/search", params={"q": "x", "k": 1, "folder": str(linked_folder)}).json()["results"][
+            0
+        ]
         moved = tmp_path / "dolphin-real"
         linked_folder.rename(moved)
         linked_folder.symlink_to(moved, target_is_directory=True)
@@ -106,28 +116,32 @@ def test_a_planted_symlink_is_never_followed(client, served_index, tmp_path: Pat
     assert client.get(f"/api/items/{hit['id']}/media").content == original
 
 
-def test_bounded_inputs(client) -> None:  # noqa: ANN001
+def test_bounded_inputs(client) -> None:
     assert client.get("/api/search", params={"q": "a" * 1001}).status_code == 422
     assert client.get("/api/search", params={"q": "a" * 1000, "k": 1}).status_code == 200
     assert client.get("/api/search", params={"q": "x", "k": 1001}).status_code == 422
     assert client.get("/api/search", params={"q": "x", "where": "size > 0 " + " " * 2000}).status_code == 422
     started = time.monotonic()
-    declared = client.post("/api/search/upload", content=b"x" * 10,
-                           headers={"content-length": str(26 * 1024 * 1024), "content-type": "multipart/form-data"})
+    declared = client.post(
+        "/api/search/upload",
+        content=b"x" * 10,
+        headers={"content-length": str(26 * 1024 * 1024), "content-type": "multipart/form-data"},
+    )
     assert declared.status_code == 413 and "25 MB" in declared.json()["error"]
     assert time.monotonic() - started < 1
 
-    def chunks():  # noqa: ANN202 - a body without Content-Length, streamed in
-        yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n"
+    def chunks():
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
         for _ in range(27):
             yield b"\0" * (1024 * 1024)
 
-    streamed = client.post("/api/search/upload", content=chunks(),
-                           headers={"content-type": "multipart/form-data; boundary=b"})
+    streamed = client.post(
+        "/api/search/upload", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"}
+    )
     assert streamed.status_code == 413
 
 
-def test_serving_never_writes_the_catalog(client, served_index) -> None:  # noqa: ANN001
+def test_serving_never_writes_the_catalog(client, served_index) -> None:
     catalog = served_index.db / "catalog.duckdb"
     before = (catalog.stat().st_mtime_ns, hashlib.sha256(catalog.read_bytes()).hexdigest())
     for params in ({"q": "a cat"}, {"q": "x", "where": "size > 10"}, {"q": "x", "folder": "dolphin"}):
@@ -137,9 +151,16 @@ def test_serving_never_writes_the_catalog(client, served_index) -> None:  # noqa
     assert (catalog.stat().st_mtime_ns, hashlib.sha256(catalog.read_bytes()).hexdigest()) == before
 
 
-@pytest.mark.parametrize("where", ["pg_sleep(5) IS NULL", "repeat('a', 2000000000) = ''",
-                                   "length(lpad('x', 2000000000, 'y')) > 0", "\"repeat\"/**/('a', 2000000000) = ''"])
-def test_a_slow_or_huge_where_is_a_quick_400_while_others_answer(server_process, where: str) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "where",
+    [
+        "pg_sleep(5) IS NULL",
+        "repeat('a', 2000000000) = ''",
+        "length(lpad('x', 2000000000, 'y')) > 0",
+        "\"repeat\"/**/('a', 2000000000) = ''",
+    ],
+)
+def test_a_slow_or_huge_where_is_a_quick_400_while_others_answer(server_process, where: str) -> None:
     url = server_process.url
     outcome: dict[str, object] = {}
 
@@ -164,22 +185,34 @@ def test_a_slow_or_huge_where_is_a_quick_400_while_others_answer(server_process,
     assert "--where" in response.json()["error"]  # type: ignore[attr-defined]
 
 
-def test_non_loopback_needs_a_token(served_index, mmsearch) -> None:  # noqa: ANN001
+def test_non_loopback_needs_a_token(served_index, mmsearch) -> None:
     with pytest.raises(ValueError, match="without a token"):
         ServerSettings(db=served_index.db, host="0.0.0.0")
     ServerSettings(db=served_index.db, host="::1")
     script, env = mmsearch
-    refused = subprocess.run([str(script), "serve", "--db", str(served_index.db), "--host", "0.0.0.0", "--port", "0"],
-                             env={k: v for k, v in env.items() if k != "MMSEARCH_TOKEN"},
-                             capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [str(script), "serve", "--db", str(served_index.db), "--host", "0.0.0.0", "--port", "0"],
+        env={k: v for k, v in env.items() if k != "MMSEARCH_TOKEN"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 1 and "refusing to listen on 0.0.0.0 without a token" in refused.stderr
 
 
-def test_with_a_token_every_request_needs_it(served_index, engine) -> None:  # noqa: ANN001
+def test_with_a_token_every_request_needs_it(served_index, engine) -> None:
     app = create_app(ServerSettings(db=served_index.db, host="0.0.0.0", token=TOKEN), engine)
     with TestClient(app) as anonymous:
-        for url in ("/api/search?q=x", "/api/items/1/media", "/api/items/1/thumbnail", "/api/info", "/api/health",
-                    "/openapi.json", f"/api/search?q=x&token={TOKEN}", f"/api/info?access_token={TOKEN}"):
+        for url in (
+            "/api/search?q=x",
+            "/api/items/1/media",
+            "/api/items/1/thumbnail",
+            "/api/info",
+            "/api/health",
+            "/openapi.json",
+            f"/api/search?q=x&token={TOKEN}",
+            f"/api/info?access_token={TOKEN}",
+        ):
             response = anonymous.get(url)
             assert response.status_code == 401 and "token is required" in response.json()["error"], url
         assert anonymous.get("/", follow_redirects=False).headers["location"] == "/login"
@@ -199,7 +232,7 @@ def test_with_a_token_every_request_needs_it(served_index, engine) -> None:  # n
         assert browser.get("/").status_code == 200
 
 
-def test_the_token_never_reaches_the_log(served_index, start_server, tmp_path: Path) -> None:  # noqa: ANN001
+def test_the_token_never_reaches_the_log(served_index, start_server, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
     with start_server(served_index.db, "--host", "0.0.0.0", "--token-file", str(token_file)) as running:

@@ -22,7 +22,8 @@ def test_eval_retrieval_json(captions_subset: Path):
 
 
 def test_eval_zeroshot_json_with_templates(labels_subset: Path):
-    args = ["zeroshot", "--labels", str(labels_subset), "--template", "a photo of a {}.", "--template", "a {}.", "--json"]
+    templates = ["--template", "a photo of a {}.", "--template", "a {}."]
+    args = ["zeroshot", "--labels", str(labels_subset), *templates, "--json"]
     result = runner.invoke(eval_app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

@@ -39,6 +39,7 @@ def small_flickr(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     return train_data, val_data
 
 
+@pytest.mark.slow
 def test_training_lowers_loss_and_raises_validation_recall(small_flickr):
     train_data, val_data = small_flickr
     heads = build_heads(LiteConfig(logit_scale=1 / 0.07))
@@ -48,6 +49,7 @@ def test_training_lowers_loss_and_raises_validation_recall(small_flickr):
     assert result.best_val["R@1"] + result.best_val["R@5"] > before["R@1"] + before["R@5"]
 
 
+@pytest.mark.slow
 def test_checkpoint_round_trip_gives_identical_vectors(tmp_path: Path, data_dir: Path):
     torch.manual_seed(0)
     config = LiteConfig(model_id="lite-test", text_adapter=True, weights="w.safetensors")
@@ -74,12 +76,19 @@ def test_finetune_refuses_existing_output(tmp_path: Path, data_dir: Path):
         finetune(settings)
 
 
-def test_finetune_refuses_unsupported_modes(tmp_path: Path, data_dir: Path):
+def test_finetune_refuses_unsupported_modes(tmp_path: Path, data_dir: Path, captions_subset: Path):
     settings = FinetuneSettings(out=tmp_path / "new", labels=data_dir / "caltech101" / "labels.csv", train="everything")
     with pytest.raises(MmsearchError, match="unknown --train"):
         finetune(settings)
-    with pytest.raises(MmsearchError, match="OpenCLIP"):
-        finetune(FinetuneSettings(out=tmp_path / "new", pairs=Path("x.csv"), base="openclip:ViT-B-32/openai"))
+    tower_mode = FinetuneSettings(
+        out=tmp_path / "new", pairs=captions_subset, base="openclip:ViT-B-32/random", train="last-n-blocks"
+    )
+    with pytest.raises(MmsearchError, match="--train last-n-blocks is for lite models"):
+        finetune(tower_mode)
+    no_matrix_projection = FinetuneSettings(out=tmp_path / "new", pairs=captions_subset, base="openclip:RN50/random")
+    with pytest.raises(MmsearchError, match="fine-tuning RN50 is not supported"):
+        finetune(no_matrix_projection)
+    assert not (tmp_path / "new").exists()
 
 
 def test_finetune_crash_while_saving_leaves_no_model_folder(tmp_path: Path, captions_subset: Path, monkeypatch):
@@ -93,10 +102,16 @@ def test_finetune_crash_while_saving_leaves_no_model_folder(tmp_path: Path, capt
     monkeypatch.setattr(finetune_module, "save_heads", crash)
     out = tmp_path / "tuned"
     with pytest.raises(RuntimeError, match="killed"):
-        finetune(FinetuneSettings(out=out, pairs=captions_subset, epochs=1, batch_size=16, val_fraction=0.25,
-                                  cache_dir=tmp_path / "cache"))
+        finetune(
+            FinetuneSettings(
+                out=out, pairs=captions_subset, epochs=1, batch_size=16, val_fraction=0.25, cache_dir=tmp_path / "cache"
+            )
+        )
     assert not out.exists()
     monkeypatch.undo()
-    finetune(FinetuneSettings(out=out, pairs=captions_subset, epochs=1, batch_size=16, val_fraction=0.25,
-                              cache_dir=tmp_path / "cache"))  # the re-run is not blocked by the leftover
+    finetune(
+        FinetuneSettings(
+            out=out, pairs=captions_subset, epochs=1, batch_size=16, val_fraction=0.25, cache_dir=tmp_path / "cache"
+        )
+    )  # the re-run is not blocked by the leftover
     assert (out / "config.json").is_file() and not any(p.name.endswith(".partial") for p in tmp_path.iterdir())

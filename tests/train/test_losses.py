@@ -1,4 +1,4 @@
-"""ClipLoss: symmetric multi-positive InfoNCE."""
+"""ClipLoss: symmetric multi-positive InfoNCE (uniform targets, or the positives' summed mass)."""
 
 import math
 
@@ -38,6 +38,27 @@ def test_aligned_batch_has_lower_loss_and_gradients_flow():
     assert aligned < shuffled
     shuffled.backward()
     assert random_images.grad is not None and scale.grad is not None
+
+
+def test_any_positive_takes_the_log_of_the_positives_summed_probability():
+    torch.manual_seed(3)
+    audio, texts = F.normalize(torch.randn(4, 8), dim=1), F.normalize(torch.randn(4, 8), dim=1)
+    groups, scale = torch.tensor([0, 0, 1, 2]), torch.tensor(5.0)  # clips 0 and 1 say the same words
+    positive = groups[:, None] == groups[None, :]
+    logits = scale * audio @ texts.T
+    i2t = -torch.stack([F.softmax(logits[r], 0)[positive[r]].sum().log() for r in range(4)]).mean()
+    t2i = -torch.stack([F.softmax(logits.T[r], 0)[positive[r]].sum().log() for r in range(4)]).mean()
+    loss = ClipLoss(any_positive=True)(audio, texts, scale, groups, groups)
+    assert torch.allclose(loss, (i2t + t2i) / 2)
+    assert not torch.allclose(loss, ClipLoss()(audio, texts, scale, groups, groups))
+
+
+def test_any_positive_equals_uniform_targets_with_one_positive_each():
+    torch.manual_seed(2)
+    audio, texts = F.normalize(torch.randn(6, 8), dim=1), F.normalize(torch.randn(6, 8), dim=1)
+    groups, scale = torch.arange(6), torch.tensor(7.0)
+    any_positive = ClipLoss(any_positive=True)(audio, texts, scale, groups, groups)
+    assert torch.allclose(any_positive, ClipLoss()(audio, texts, scale, groups, groups))
 
 
 def test_distillation_is_zero_for_equal_distributions():

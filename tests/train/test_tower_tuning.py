@@ -33,6 +33,7 @@ def test_merged_lora_equals_the_wrapped_convolution():
     torch.testing.assert_close(block(x), wrapped, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_saved_tuned_tower_reproduces_the_trained_function(tmp_path: Path, data_dir: Path):
     """Train-time vectors (cached trunk activations -> LoRA tail -> heads) equal the loaded encoder's vectors."""
     torch.manual_seed(0)
@@ -41,7 +42,7 @@ def test_saved_tuned_tower_reproduces_the_trained_function(tmp_path: Path, data_
     tower = load_tower()
     model = TailHeads(trainable_tail(tower, 2, lora_rank=4), heads)
     with torch.no_grad():
-        for name, param in model.named_parameters():
+        for param in model.parameters():
             if param.requires_grad:
                 param.add_(0.05 * torch.randn_like(param))
     encoder = LiteEncoder()
@@ -58,10 +59,18 @@ def test_saved_tuned_tower_reproduces_the_trained_function(tmp_path: Path, data_
 @pytest.mark.parametrize("mode", ["last-n-blocks", "lora"])
 def test_finetune_tower_modes_save_the_tuned_blocks(mode: str, tmp_path: Path, captions_subset: Path):
     out = tmp_path / "tuned"
-    report = finetune(FinetuneSettings(
-        out=out, pairs=captions_subset, train=mode, blocks=1, epochs=2, batch_size=16,
-        val_fraction=0.25, cache_dir=tmp_path / "cache",
-    ))
+    report = finetune(
+        FinetuneSettings(
+            out=out,
+            pairs=captions_subset,
+            train=mode,
+            blocks=1,
+            epochs=2,
+            batch_size=16,
+            val_fraction=0.25,
+            cache_dir=tmp_path / "cache",
+        )
+    )
     config = json.loads((out / "config.json").read_text())
     assert config["tuned_blocks"] == 1 and config["extra"]["finetune"]["train"] == mode
     saved = load_file(str(out / config["weights"]))

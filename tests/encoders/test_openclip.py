@@ -52,8 +52,19 @@ def test_index_and_query_with_openclip(tiny_arch: str, runner, tmp_path: Path, c
     indexed = runner.invoke(app, ["index", str(caltech_folder / "pizza"), "--db", str(db), "--model", model, "--json"])
     assert indexed.exit_code == 0, indexed.output
     assert json.loads(indexed.stdout)["new"] == 10
-    found = runner.invoke(app, ["query", "--image", str(sorted((caltech_folder / "pizza").iterdir())[2]),
-                                "--db", str(db), "-k", "1", "--json"])
+    found = runner.invoke(
+        app,
+        [
+            "query",
+            "--image",
+            str(sorted((caltech_folder / "pizza").iterdir())[2]),
+            "--db",
+            str(db),
+            "-k",
+            "1",
+            "--json",
+        ],
+    )
     assert found.exit_code == 0, found.output
     payload = json.loads(found.stdout)
     assert payload["model"] == model and payload["results"][0]["score"] > 0.99
@@ -73,14 +84,16 @@ def test_finetune_openclip_projections_round_trip(tiny_arch: str, tmp_path: Path
     from retrieval.errors import MmsearchError
     from retrieval.train.finetune import FinetuneSettings, finetune
 
-    rows = [[p, p.parent.name] for name in ("pizza", "crab", "laptop") for p in sorted((caltech_folder / name).iterdir())]
+    classes = ("pizza", "crab", "laptop")
+    rows = [[p, p.parent.name] for name in classes for p in sorted((caltech_folder / name).iterdir())]
     labels = write_csv(tmp_path / "labels.csv", ["path", "label"], rows)
     base = f"openclip:{tiny_arch}/random"
     with pytest.raises(MmsearchError, match="use --train heads"):
         finetune(FinetuneSettings(out=tmp_path / "lora", labels=labels, base=base, train="lora"))
     out = tmp_path / "tuned"
-    report = finetune(FinetuneSettings(out=out, labels=labels, base=base, epochs=10, batch_size=8, lr=2e-2,
-                                       val_fraction=0.3))
+    report = finetune(
+        FinetuneSettings(out=out, labels=labels, base=base, epochs=10, batch_size=8, lr=2e-2, val_fraction=0.3)
+    )
     assert report.best_epoch > 0, report
     assert report.model_id.startswith(f"{base}+ft-") and model_id_of(str(out)) == report.model_id
     tuned = load_encoder(str(out), device="cpu")

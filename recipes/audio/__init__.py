@@ -1,0 +1,1 @@
+"""The recipe of the shipped audio tower (`python -m recipes.audio`): clips, synthetic voices, training, metrics."""
