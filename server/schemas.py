@@ -49,19 +49,6 @@ class ItemDetail(BaseModel):
     media_url: str | None
 
 
-class IndexInfoResponse(BaseModel):
-    """`mmsearch info --json`."""
-
-    db: str
-    model_id: str
-    dim: int
-    index_type: str
-    counts: dict[str, int]
-    files: int
-    bytes_on_disk: int
-    created_at: str
-
-
 class Health(BaseModel):
     """The server answers; `generation` is the catalog's commit counter (None without an index)."""
 

@@ -12,7 +12,7 @@ import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,10 @@ class SearchRequest:
     where: str | None = None
     threshold: float | None = None
     modality: Modality | None = None
+
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments of `Engine.search` / `Engine.similar` for ranks 1 .. offset+k."""
+        return {"k": self.offset + self.k, "where": self.where, "threshold": self.threshold, "modality": self.modality}
 
 
 class SearchService:
@@ -60,25 +64,11 @@ class SearchService:
     def search(self, query: str | Path | np.ndarray, request: SearchRequest) -> list[SearchHit]:
         """Hits ranked offset+1 .. offset+k for a text, a media file or a query vector."""
         vector = query if isinstance(query, np.ndarray) else self._embed(query)
-        hits = self.engine.search(
-            vector,
-            k=request.offset + request.k,
-            where=request.where,
-            threshold=request.threshold,
-            modality=request.modality,
-        )
-        return hits[request.offset :]
+        return self.engine.search(vector, **request.engine_options())[request.offset :]
 
     def similar(self, item_id: int, request: SearchRequest) -> list[SearchHit]:
         """Hits nearest to a stored item's vector (no model involved)."""
-        hits = self.engine.similar(
-            item_id,
-            k=request.offset + request.k,
-            where=request.where,
-            threshold=request.threshold,
-            modality=request.modality,
-        )
-        return hits[request.offset :]
+        return self.engine.similar(item_id, **request.engine_options())[request.offset :]
 
     def classify(self, files: list[Path], labels: list[str], top_k: int) -> "list[Classification]":
         """Zero-shot labels of uploaded files."""

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Depends
 
+from retrieval.engine import IndexInfo
 from retrieval.errors import IndexNotFoundError
 from server.params import service
-from server.schemas import ErrorResponse, Health, IndexInfoResponse
+from server.schemas import ErrorResponse, Health
 from server.service import SearchService
 
 router = APIRouter(prefix="/api", tags=["index"])
 
 
-@router.get("/info", response_model=IndexInfoResponse, responses={404: {"model": ErrorResponse}})
-def info(engine: SearchService = Depends(service)) -> IndexInfoResponse:
-    """Where the index lives, its model, counts per modality, index type and size on disk."""
-    return IndexInfoResponse(**asdict(engine.engine.info()))
+@router.get("/info", response_model=IndexInfo, responses={404: {"model": ErrorResponse}})
+def info(engine: SearchService = Depends(service)) -> IndexInfo:
+    """`mmsearch info --json`: where the index lives, its model, counts per modality, index type, size on disk."""
+    return engine.engine.info()
 
 
 @router.get("/health", response_model=Health)
