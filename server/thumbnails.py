@@ -85,15 +85,22 @@ class ThumbnailCache:
                 self._evict()
 
     def _scan_bytes(self) -> int:
-        return sum(entry.stat().st_size for entry in os.scandir(self.folder) if entry.name.endswith(".jpg"))
+        return sum(size for _, size, _ in self._cached_files())
+
+    def _cached_files(self) -> list[tuple[float, int, str]]:
+        """(mtime, size, path) of every cached thumbnail; another thread's temp file, or a file that
+        vanishes while the folder is read (renamed or evicted meanwhile), is not one."""
+        files = []
+        for entry in os.scandir(self.folder):
+            if entry.name.endswith(".jpg") and not entry.name.startswith("."):
+                with contextlib.suppress(FileNotFoundError):
+                    stat = entry.stat()
+                    files.append((stat.st_mtime, stat.st_size, entry.path))
+        return files
 
     def _evict(self) -> None:
         """Delete least recently used thumbnails until the cache is at 90% of its limit."""
-        entries = sorted(
-            (e.stat().st_mtime, e.stat().st_size, e.path)
-            for e in os.scandir(self.folder)
-            if e.name.endswith(".jpg") and not e.name.startswith(".")
-        )
+        entries = sorted(self._cached_files())
         total = sum(size for _, size, _ in entries)
         for _, size, path in entries:
             if total <= self.max_bytes * 0.9:

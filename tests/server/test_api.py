@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
@@ -138,6 +140,20 @@ def test_thumbnails_are_cached_by_content_hash(client, served_index) -> None:
     assert cached and not list((served_index.db / "thumbnails").glob(".tmp-*"))
     second = client.get(f"/api/items/{hit['id']}/thumbnail")
     assert second.content == first.content and second.headers["etag"] == first.headers["etag"]
+
+
+def test_many_first_requests_at_once_all_get_their_thumbnail(tmp_path: Path, served_index) -> None:
+    """The page asks for a screenful of new thumbnails at once; none may fail while others are written."""
+    rows = [
+        {"id": n, "modality": "image", "path": str(photo), "content_hash": f"h{n}"}
+        for n, photo in enumerate(sorted((served_index.media / "photos").rglob("*.jpg")))
+    ]
+    for _ in range(5):
+        cache = ThumbnailCache(tmp_path / "thumbs", 64, max_bytes=10_000_000)
+        with ThreadPoolExecutor(16) as pool:
+            thumbs = list(pool.map(cache.get, rows * 2))
+        assert all(t.path is not None and t.path.is_file() for t in thumbs)
+        shutil.rmtree(tmp_path / "thumbs")
 
 
 def test_audio_and_text_get_icons(client) -> None:

@@ -24,7 +24,9 @@ ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 
-LOADED_THUMBS = """() => { const imgs = [...document.querySelectorAll('.card img.thumb')].slice(0, 6);
+LOADED_THUMBS = """() => {
+  const inView = (i) => { const r = i.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; };
+  const imgs = [...document.querySelectorAll('.card img.thumb')].filter(inView);  // lazy: only these load
   return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0); }"""
 
 DROP = """([name, type, b64]) => {
