@@ -103,6 +103,8 @@ def main() -> None:
         text=True,
     )
     url = process.stdout.readline().split()[1]  # type: ignore[union-attr]
+    # keep reading the access log: a full pipe would block the server's event loop on its next log line
+    threading.Thread(target=process.stdout.read, daemon=True).start()  # type: ignore[union-attr]
     try:
         for q in QUERIES:
             engine.search(q, k=20)
