@@ -230,23 +230,26 @@ class Catalog:
         backup = self.path.with_name(self.path.name + ".pre-migration")
         if not self.exists():
             return False
-        with self._connect(read_only=False) as con:
+        with self._connect(read_only=True) as con:  # the usual case, current: no write lock taken
             version = stored_version(con)
-            if version is not None and version > SCHEMA_VERSION:
-                raise CatalogVersionError(_newer_message(self.path, version))
-            migrating = version is not None and version < SCHEMA_VERSION
-            if version is not None and migrating:
-                con.execute("CHECKPOINT")
-                with atomic_path(backup) as tmp:
-                    shutil.copyfile(self.path, tmp)
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    migrate(con, version)
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                con.execute("COMMIT")
-                con.execute("CHECKPOINT")
+        migrating = version is not None and version < SCHEMA_VERSION
+        if version is not None and version > SCHEMA_VERSION:
+            raise CatalogVersionError(_newer_message(self.path, version))
+        if migrating:
+            with self._connect(read_only=False) as con:
+                version = stored_version(con)  # another process may have migrated it meanwhile
+                if version is not None and version < SCHEMA_VERSION:
+                    con.execute("CHECKPOINT")
+                    with atomic_path(backup) as tmp:
+                        shutil.copyfile(self.path, tmp)
+                    con.execute("BEGIN TRANSACTION")
+                    try:
+                        migrate(con, version)
+                    except BaseException:
+                        con.execute("ROLLBACK")
+                        raise
+                    con.execute("COMMIT")
+                    con.execute("CHECKPOINT")
         backup.unlink(missing_ok=True)
         return migrating
 
