@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS items (
     path         VARCHAR NOT NULL,
     part         INTEGER NOT NULL,
     modality     VARCHAR NOT NULL,
+    kind         VARCHAR,
     content_hash VARCHAR NOT NULL,
     size         BIGINT,
     mtime        DOUBLE,
@@ -70,6 +71,7 @@ ITEM_COLUMNS: tuple[str, ...] = (
     "path",
     "part",
     "modality",
+    "kind",
     "content_hash",
     "size",
     "mtime",
@@ -101,6 +103,9 @@ class NewItem:
 
     path: str
     modality: str
+    """The file's modality (what `--modality` filters on)."""
+    kind: str
+    """What the item is within its file: image, caption, window (audio), transcript, shot (video)."""
     content_hash: str
     size: int
     mtime: float

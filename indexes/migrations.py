@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 STEPS: dict[int, tuple[str, ...]] = {
     1: (  # -> 2: what photo users filter on (EXIF); the never-written `label` column goes
@@ -19,6 +19,10 @@ STEPS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE items ADD COLUMN gps_lat DOUBLE",
         "ALTER TABLE items ADD COLUMN gps_lon DOUBLE",
         "ALTER TABLE items DROP COLUMN label",
+    ),
+    2: (  # -> 3: an item's kind, since one file can hold items of several (audio windows and transcripts)
+        "ALTER TABLE items ADD COLUMN kind VARCHAR",
+        "UPDATE items SET kind = CASE modality WHEN 'audio' THEN 'window' WHEN 'text' THEN 'caption' ELSE modality END",
     ),
 }
 """Version -> the statements that take a catalog from it to the next version."""

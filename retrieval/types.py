@@ -14,6 +14,19 @@ MODALITIES: tuple[Modality, ...] = ("image", "text", "audio")
 MEDIA_MODALITIES: tuple[Modality, ...] = ("image", "audio")
 """Modalities found by scanning folders (text items come from captions files)."""
 
+ItemKind = Literal["image", "caption", "window", "transcript", "shot"]
+"""What one item is within its file: a photo, a caption, an audio window, a speech segment, a video shot."""
+KIND_TOWER: dict[ItemKind, Modality] = {
+    "image": "image",
+    "shot": "image",
+    "caption": "text",
+    "transcript": "text",
+    "window": "audio",
+}
+"""The encoder tower that embeds each kind of item."""
+DEFAULT_KIND: dict[Modality, ItemKind] = {"image": "image", "text": "caption", "audio": "window"}
+"""The kind of a file's items unless its loader says otherwise."""
+
 Vectors = npt.NDArray[np.float32]
 """float32 array of shape (n, dim); rows are L2-normalised."""
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from retrieval.errors import MmsearchError
 from retrieval.ingest.load import LoadedFile
-from retrieval.types import MODALITIES, Modality, Vectors
+from retrieval.types import KIND_TOWER, MODALITIES, Modality, Vectors
 
 if TYPE_CHECKING:
     from retrieval.encoders.base import Encoder
@@ -19,23 +19,20 @@ TEXT_BATCH = 256
 
 
 def encode_files(encoder: "Encoder", files: Sequence[LoadedFile], batch_size: int) -> list[Vectors]:
-    """Vectors of every item of `files`, grouped by modality and at most `batch_size` images or audio
-    windows per encoder call; returns one array per file, in order."""
-    unknown = {f.facts.modality for f in files} - set(MODALITIES)
-    if unknown:
-        raise MmsearchError(f"cannot encode modality {', '.join(sorted(unknown))}")
-    out: list[Vectors] = [np.zeros((0, encoder.dim), np.float32)] * len(files)
-    for modality in MODALITIES:
-        chosen = [i for i, f in enumerate(files) if f.facts.modality == modality]
-        inputs = [x for i in chosen for x in files[i].inputs]
-        if not inputs:
+    """Vectors of every item of `files`, grouped by tower (a file may hold items for several) and at most
+    `batch_size` images or audio windows per encoder call; returns one array per file, in item order."""
+    towers = [[KIND_TOWER[kind] for kind in f.kinds()] for f in files]
+    missing = {t for file_towers in towers for t in file_towers} - encoder.modalities
+    if missing:
+        raise MmsearchError(f"this model has no {', '.join(sorted(missing))} tower")
+    out = [np.zeros((len(f.inputs), encoder.dim), np.float32) for f in files]
+    for tower in MODALITIES:
+        chosen = [(i, j) for i, file_towers in enumerate(towers) for j, t in enumerate(file_towers) if t == tower]
+        if not chosen:
             continue
-        vectors = _encode(encoder, modality, inputs, batch_size)
-        offset = 0
-        for i in chosen:
-            n = len(files[i].inputs)
-            out[i] = vectors[offset : offset + n]
-            offset += n
+        vectors = _encode(encoder, tower, [files[i].inputs[j] for i, j in chosen], batch_size)
+        for (i, j), vector in zip(chosen, vectors):
+            out[i][j] = vector
     return out
 
 

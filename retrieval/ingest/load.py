@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from retrieval.errors import MediaDecodeError, MmsearchError
 from retrieval.media.scan import FileFacts
-from retrieval.types import IndexSettings
+from retrieval.types import DEFAULT_KIND, IndexSettings, ItemKind
 
 if TYPE_CHECKING:
     from retrieval.encoders.base import AudioTransform, Encoder, ImageTransform
@@ -36,12 +36,19 @@ def file_sha256(path: str) -> str:
 @dataclass
 class LoadedFile:
     """A decoded file: one model input per item (an image tensor, one tensor per audio window, one text
-    per caption) and each item's catalog fields."""
+    per caption or speech segment) and each item's catalog fields. An item's `kind` field says which
+    tower embeds it; without one it is the file's default kind."""
 
     facts: FileFacts
     content_hash: str
     inputs: list[Any]
     item_fields: list[dict[str, Any]] = field(default_factory=list)
+
+    def kinds(self) -> list[ItemKind]:
+        """The kind of each item, in order."""
+        default = DEFAULT_KIND[self.facts.modality]
+        fields = self.item_fields or [{}] * len(self.inputs)
+        return [f.get("kind", default) for f in fields]
 
 
 @dataclass

@@ -80,8 +80,9 @@ def _items_of(loaded: LoadedFile) -> list[NewItem]:
                 "size": facts.size,
                 "mtime": facts.mtime,
                 "part": part,
+                "kind": kind,
                 **fields,
             }
         )
-        for part, fields in enumerate(loaded.item_fields)
+        for part, (fields, kind) in enumerate(zip(loaded.item_fields, loaded.kinds()))
     ]

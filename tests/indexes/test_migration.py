@@ -42,6 +42,8 @@ def test_v1_catalog_is_migrated_and_keeps_its_items(tmp_path: Path) -> None:
     assert (meta.model_id, meta.dim, meta.index_type) == ("lite-v1+audio-v2", 384, "Flat")
     assert catalog.counts() == {"image": 3, "audio": 1, "text": 3}
     assert len(catalog.filter_ids("taken_at IS NULL AND camera_make IS NULL")) == 7
+    kinds = {kind: len(catalog.filter_ids(f"kind = '{kind}'")) for kind in ("image", "window", "caption")}
+    assert kinds == {"image": 3, "window": 1, "caption": 3}
     assert not path.with_name("catalog.duckdb.pre-migration").exists()
     assert catalog.upgrade() is False  # already current
 

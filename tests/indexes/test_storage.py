@@ -25,6 +25,7 @@ def _fill(catalog: Catalog, n: int, dim: int = 16) -> np.ndarray:
         NewItem(
             path=f"/photos/{i:03d}.jpg",
             modality="image",
+            kind="image",
             content_hash=f"h{i}",
             size=100 + i,
             mtime=1.0,
@@ -71,7 +72,7 @@ def test_failed_transaction_leaves_catalog_unchanged(tmp_path) -> None:
     catalog = Catalog(tmp_path / "catalog.duckdb")
     _fill(catalog, 5)
     with pytest.raises(RuntimeError), catalog.transaction() as con:
-        catalog.insert(con, [NewItem("/x.jpg", "image", "hx", 1, 1.0)], _vectors(1), "test-model")
+        catalog.insert(con, [NewItem("/x.jpg", "image", "image", "hx", 1, 1.0)], _vectors(1), "test-model")
         raise RuntimeError("crash mid-batch")
     assert catalog.counts() == {"image": 5} and catalog.meta().generation == 1
 

@@ -19,7 +19,7 @@ def test_plan_splits_new_changed_unchanged_and_missing(tmp_path: Path) -> None:
     with catalog.transaction() as con:
         catalog.insert(
             con,
-            [NewItem(path=p, modality="image", content_hash=p, size=s, mtime=m) for p, s, m in stored],
+            [NewItem(path=p, modality="image", kind="image", content_hash=p, size=s, mtime=m) for p, s, m in stored],
             np.eye(4, dtype=np.float32),
             "m",
         )

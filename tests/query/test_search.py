@@ -27,6 +27,7 @@ def filled(tmp_path: Path) -> tuple[Catalog, FaissStore, np.ndarray]:
         NewItem(
             path=f"/media/{i:02d}.{'wav' if i % 3 == 0 else 'jpg'}",
             modality="audio" if i % 3 == 0 else "image",
+            kind="window" if i % 3 == 0 else "image",
             content_hash=f"h{i}",
             size=i,
             mtime=1.0,
