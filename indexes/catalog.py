@@ -62,7 +62,12 @@ CREATE TABLE IF NOT EXISTS items (
     camera_make  VARCHAR,
     camera_model VARCHAR,
     gps_lat      DOUBLE,
-    gps_lon      DOUBLE
+    gps_lon      DOUBLE,
+    language     VARCHAR,
+    duration_s   DOUBLE,
+    fps          DOUBLE,
+    codec        VARCHAR,
+    rotation     INTEGER
 );
 """
 
@@ -89,6 +94,11 @@ ITEM_COLUMNS: tuple[str, ...] = (
     "camera_model",
     "gps_lat",
     "gps_lon",
+    "language",
+    "duration_s",
+    "fps",
+    "codec",
+    "rotation",
 )
 """Columns a user sees in results and may use in `--where` (the vector blob is internal)."""
 
@@ -122,6 +132,14 @@ class NewItem:
     camera_model: str | None = None
     gps_lat: float | None = None
     gps_lon: float | None = None
+    language: str | None = None
+    """A transcript's language code."""
+    duration_s: float | None = None
+    """Length of an audio or video file."""
+    fps: float | None = None
+    codec: str | None = None
+    rotation: int | None = None
+    """A video's display rotation in degrees."""
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,15 @@ STEPS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE items ADD COLUMN gps_lon DOUBLE",
         "ALTER TABLE items DROP COLUMN label",
     ),
-    2: (  # -> 3: an item's kind, since one file can hold items of several (audio windows and transcripts)
+    2: (  # -> 3: an item's kind, since one file can hold items of several (audio windows and transcripts),
+        # a transcript's language, and what audio and video files are
         "ALTER TABLE items ADD COLUMN kind VARCHAR",
         "UPDATE items SET kind = CASE modality WHEN 'audio' THEN 'window' WHEN 'text' THEN 'caption' ELSE modality END",
+        "ALTER TABLE items ADD COLUMN language VARCHAR",
+        "ALTER TABLE items ADD COLUMN duration_s DOUBLE",
+        "ALTER TABLE items ADD COLUMN fps DOUBLE",
+        "ALTER TABLE items ADD COLUMN codec VARCHAR",
+        "ALTER TABLE items ADD COLUMN rotation INTEGER",
     ),
 }
 """Version -> the statements that take a catalog from it to the next version."""
