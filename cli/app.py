@@ -16,6 +16,7 @@ from cli.errors import run_or_exit
 from cli.eval_commands import eval_app
 from cli.finetune_command import finetune_command
 from cli.serve_command import serve_command
+from cli.transcribe_command import LanguageOption, SpeechModelOption, transcribe_command
 
 if TYPE_CHECKING:
     from retrieval.engine import Engine
@@ -31,12 +32,16 @@ app = typer.Typer(
 app.add_typer(eval_app, name="eval")
 app.command("finetune")(finetune_command)
 app.command("serve")(serve_command)
+app.command("transcribe")(transcribe_command)
 
 DB_HELP = "index folder (default: $MMSEARCH_DB or ~/.local/share/mmsearch/default)"
 MODEL_HELP = "model: 'lite' (default), a `mmsearch finetune` folder, or openclip:ARCH/TAG|FILE"
 DbOption = typer.Option(None, "--db", envvar="MMSEARCH_DB", help=DB_HELP)
 ModelOption = typer.Option(None, "--model", help=MODEL_HELP)
 JsonOption = typer.Option(False, "--json", help="print one JSON object")
+LangOption = typer.Option(
+    "auto", "--lang", help="language of the query text or labels, e.g. zh, es, de (default: detect)"
+)
 
 
 def _engine(db: Path | None, model: str | None) -> "Engine":
@@ -56,14 +61,27 @@ def index(
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="items per encoder batch"),
     workers: int | None = typer.Option(None, "--workers", min=0, help="decode worker processes"),
     index_type: str = typer.Option("auto", "--index-type", help="'auto' or a FAISS factory string"),
+    video_fps: float = typer.Option(1.0, "--video-fps", min=0.01, max=30.0, help="video frames sampled per second"),
+    transcribe: bool | None = typer.Option(
+        None, "--transcribe/--no-transcribe", help="transcribe speech (default: on when the speech extra is installed)"
+    ),
+    speech_model: str | None = SpeechModelOption,
+    language: str | None = LanguageOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Index images (and audio) under PATHS; re-running only embeds new or changed files."""
+    """Index images, sounds and videos under PATHS; re-running only embeds new or changed files."""
     from retrieval.types import IndexSettings
 
     def action() -> None:
         engine = _engine(db, model)
-        settings = IndexSettings(batch_size=batch_size, workers=workers)
+        settings = IndexSettings(
+            batch_size=batch_size,
+            workers=workers,
+            video_fps=video_fps,
+            transcribe=transcribe,
+            speech_model=speech_model,
+            language=language,
+        )
         if as_json:
             report = engine.index(list(paths or []), settings, index_type, captions=list(captions or []))
             render.print_json({"db": str(engine.db), "model": engine.encoder.model_id, **report.to_dict()})
@@ -83,20 +101,25 @@ def query(
     k: int = typer.Option(10, "-k", "--top-k", min=1, help="number of results"),
     where: str | None = typer.Option(None, "--where", help="SQL predicate over catalog columns"),
     threshold: float | None = typer.Option(None, "--threshold", help="minimum cosine score"),
-    modality: str | None = typer.Option(None, "--modality", help="only return image|audio|text items"),
+    modality: str | None = typer.Option(None, "--modality", help="only return items of image|audio|video|text files"),
+    no_group: bool = typer.Option(
+        False, "--no-group", help="list every matching span of a sound or video as its own result"
+    ),
+    lang: str = LangOption,
     db: Path | None = DbOption,
     model: str | None = ModelOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Search the index by text or by example."""
     from retrieval.errors import MmsearchError
+    from retrieval.types import MODALITIES
 
     example = image if image is not None else audio
     if sum(x is not None for x in (text, image, audio)) != 1:
         render.error("give exactly one query: TEXT, --image PATH or --audio PATH")
         raise typer.Exit(2)
-    if modality not in (None, "image", "audio", "text"):
-        render.error(f"--modality must be image, audio or text, not {modality!r}")
+    if modality is not None and modality not in MODALITIES:
+        render.error(f"--modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
         raise typer.Exit(2)
 
     def action() -> None:
@@ -109,7 +132,13 @@ def query(
         else:
             raise MmsearchError(f"path not found: {example}")
         hits = engine.search(
-            query_value, k=k, where=where, threshold=threshold, modality=cast("Modality | None", modality)
+            query_value,
+            k=k,
+            where=where,
+            threshold=threshold,
+            modality=cast("Modality | None", modality),
+            group=not no_group,
+            lang=lang,
         )
         if as_json:
             render.print_json(
@@ -166,8 +195,10 @@ def classify_command(
     model: str | None = ModelOption,
     as_json: bool = JsonOption,
     csv_out: Path | None = typer.Option(None, "--csv", help="also write source,label,probability rows here"),
+    lang: str = LangOption,
+    whole: bool = typer.Option(False, "--whole", help="classify each video as one clip instead of per shot"),
 ) -> None:
-    """Zero-shot classification of images and sounds among LABELS."""
+    """Zero-shot classification of images, sounds and videos (per shot) among LABELS."""
     from retrieval.errors import MmsearchError
 
     def action() -> None:
@@ -175,7 +206,8 @@ def classify_command(
         from retrieval.query.zeroshot import classify_inputs
 
         names = _labels(labels, labels_file)
-        results = classify_inputs(load_encoder(model or DEFAULT_MODEL), list(paths), names, template, top_k, threshold)
+        encoder = load_encoder(model or DEFAULT_MODEL)
+        results = classify_inputs(encoder, list(paths), names, template, top_k, threshold, lang, whole)
         if csv_out:
             render.write_classification_csv(csv_out, results)
         if as_json:

@@ -29,26 +29,48 @@ def error(message: str) -> None:
 
 
 def hits_table(hits: Sequence["SearchHit"]) -> None:
-    """rank, score, path (plus the time span of audio windows and the text of text items)."""
+    """rank, score, path (with the time span of audio and video items, and the words of text items);
+    a file's other matching spans follow on indented lines."""
     if not hits:
         typer.echo("no results")
         return
     width = len(str(len(hits)))
     for hit in hits:
-        where = hit.path
-        if hit.fields.get("start_s") is not None:
-            where += f"  [{hit.fields['start_s']:.2f}s-{hit.fields['end_s']:.2f}s]"
-        if hit.fields.get("text"):
-            where += f"  {hit.fields['text']!r}"
-        typer.echo(f"{hit.rank:>{width}}  {hit.score:.4f}  {where}")
+        typer.echo(f"{hit.rank:>{width}} {hit.score:7.4f}  {hit.path}{_span_text(hit.fields)}")
+        others = hit.fields.get("other_spans") or []
+        for span in others[:MORE_SPANS_SHOWN]:
+            typer.echo(f"{'':>{width}} {span['score']:7.4f}    also{_span_text(span)}")
+        if len(others) > MORE_SPANS_SHOWN:
+            typer.echo(f"{'':>{width}}          ... {len(others) - MORE_SPANS_SHOWN} more in this file")
+
+
+MORE_SPANS_SHOWN = 3
+
+
+def _span_text(fields: dict[str, Any]) -> str:
+    text = ""
+    if fields.get("start_s") is not None:
+        text += f" @ {clock(fields['start_s'])}–{clock(fields['end_s'])}"
+    if fields.get("text"):
+        text += f"  {fields['text']!r}"
+    return text
+
+
+def clock(seconds: float) -> str:
+    """A time offset as mm:ss.s (h:mm:ss.s from an hour on)."""
+    minutes, secs = divmod(round(max(0.0, float(seconds)), 1), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{secs:04.1f}" if hours else f"{minutes:02d}:{secs:04.1f}"
 
 
 def classification_table(results: Sequence["Classification"]) -> None:
-    """One line per input: source, then label (probability) pairs; 'none' under the threshold."""
+    """One line per input (per shot of a video): source and span, then label (probability) pairs; 'none'
+    under the threshold."""
     for result in results:
         ranked = ", ".join(f"{s.label} ({s.probability:.2f})" for s in result.scores)
         verdict = result.label if result.label is not None else "none"
-        typer.echo(f"{result.source}: {verdict}  [{ranked}]")
+        span = _span_text({"start_s": result.start_s, "end_s": result.end_s})
+        typer.echo(f"{result.source}{span}: {verdict}  [{ranked}]")
 
 
 def write_classification_csv(path: Path, results: Sequence["Classification"]) -> None:

@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from indexes import faults
+
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
@@ -23,10 +25,21 @@ def atomic_path(target: Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        faults.reach(f"write:{target.name}")
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def remove_stale_temps(target: Path) -> int:
+    """Delete the temp files of `target` a killed writer left; only for a caller that alone writes `target`."""
+    removed = 0
+    for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed += 1
+    return removed
 
 
 def atomic_write_text(target: Path, text: str) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from indexes import faults
 from indexes.atomic import atomic_path
 from indexes.errors import (
     CatalogError,
@@ -32,6 +33,7 @@ from indexes.errors import (
 )
 from indexes.migrations import SCHEMA_VERSION, migrate, stored_version
 from indexes.sql_filter import validate_where
+from indexes.writer_lock import writing
 
 LOCK_TIMEOUT_S = 60.0
 FILTER_TIMEOUT_S = 1.0
@@ -202,20 +204,29 @@ class Catalog:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A write transaction: committed on success, rolled back on any exception."""
+        """A write transaction: committed on success, rolled back on any exception; a DuckDB error (a full
+        disk, say) becomes a CatalogError with one line."""
         with self._connect(read_only=False) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
-            except BaseException:
-                con.execute("ROLLBACK")
+                faults.reach("commit")
+                con.execute("COMMIT")
+            except BaseException as err:
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+                    con.execute("ROLLBACK")
+                if isinstance(err, duckdb.Error):
+                    reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+                    raise CatalogError(f"cannot write catalog {self.path}: {reason}") from err
                 raise
-            con.execute("COMMIT")
 
     # -- metadata ----------------------------------------------------------
     def exists(self) -> bool:
-        """Whether the catalog file exists."""
-        return self.path.exists()
+        """Whether the catalog holds an index (a file left by a run killed while creating it does not)."""
+        if not self.path.exists():
+            return False
+        with self._connect(read_only=True) as con:
+            return stored_version(con) is not None
 
     def ensure(self, model_id: str, dim: int, model_name: str) -> IndexMeta:
         """Create the catalog for `model_id`/`dim`, or check that the existing one matches.
@@ -223,7 +234,7 @@ class Catalog:
         The FAISS index type is recorded later, by the first sync that builds the index.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.transaction() as con:
+        with writing(self.path.parent), self.transaction() as con:
             con.execute(_SCHEMA)
             meta = _read_meta(con)
             if not meta:
@@ -373,8 +384,9 @@ class Catalog:
         _bump_generation(con)
 
     def delete_paths(self, paths: Sequence[str]) -> int:
-        """Remove every row of `paths` in one transaction; returns how many files were removed."""
-        with self.transaction() as con:
+        """Remove every row of `paths` in one transaction, holding the index's writer lock; returns how many
+        files were removed."""
+        with writing(self.path.parent), self.transaction() as con:
             return self.delete(con, paths)
 
     # -- reading -----------------------------------------------------------
@@ -385,7 +397,7 @@ class Catalog:
                 rows = con.execute("SELECT id, vector FROM items ORDER BY id").fetchall()
             else:
                 rows = con.execute(
-                    "SELECT id, vector FROM items WHERE list_contains(?, id) ORDER BY id", [list(map(int, ids))]
+                    "SELECT id, vector FROM items WHERE list_contains(?, id) ORDER BY id", [_id_list(ids)]
                 ).fetchall()
         dim = self.meta().dim if not rows else len(rows[0][1]) // 2
         out_ids = np.array([r[0] for r in rows], dtype=np.int64)
@@ -403,7 +415,7 @@ class Catalog:
             return {}
         cols = ", ".join(ITEM_COLUMNS)
         with self._connect(read_only=True) as con:
-            cur = con.execute(f"SELECT {cols} FROM items WHERE list_contains(?, id)", [list(map(int, ids))])
+            cur = con.execute(f"SELECT {cols} FROM items WHERE list_contains(?, id)", [_id_list(ids)])
             return {row[0]: dict(zip(ITEM_COLUMNS, row)) for row in cur.fetchall()}
 
     def filter_ids(self, where: str) -> np.ndarray:
@@ -492,6 +504,11 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
     if row is None:
         raise CatalogError(f"query returned no row: {sql}")
     return row[0]
+
+
+def _id_list(ids: "Sequence[int] | np.ndarray") -> list[int]:
+    """`ids` as Python ints, without those no BIGINT id can have (an id from a URL may be any integer)."""
+    return [int(i) for i in ids if -(2**63) <= int(i) < 2**63]
 
 
 def _bump_generation(con: duckdb.DuckDBPyConnection) -> None:

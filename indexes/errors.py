@@ -27,3 +27,7 @@ class IndexLockedError(MmsearchError):
 
 class CatalogError(MmsearchError):
     """The catalog file cannot be opened: damaged, or not a DuckDB database."""
+
+
+class IndexWriteError(MmsearchError):
+    """A file of the index (the FAISS file) cannot be written, e.g. the disk is full."""

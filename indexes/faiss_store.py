@@ -17,7 +17,7 @@ import numpy as np
 
 from indexes.atomic import atomic_path, atomic_write_text
 from indexes.choose import train_sample_size
-from indexes.errors import IndexMismatchError
+from indexes.errors import IndexMismatchError, IndexWriteError
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +98,16 @@ class FaissStore:
             return self.index.search(queries, k, params=params)
 
     def save(self, path: Path) -> None:
-        """Write the index atomically, then its sidecar JSON (generation, type, count)."""
-        with atomic_path(path) as tmp:
-            faiss.write_index(self.index, str(tmp))
+        """Write the index atomically, then its sidecar JSON (generation, type, count); IndexWriteError with
+        one line (the old files left in place) when the disk refuses."""
         sidecar = {"generation": self.generation, "index_type": self.index_type, "count": self.count, "dim": self.dim}
-        atomic_write_text(_sidecar(path), json.dumps(sidecar))
+        try:
+            with atomic_path(path) as tmp:
+                faiss.write_index(self.index, str(tmp))
+            atomic_write_text(_sidecar(path), json.dumps(sidecar))
+        except (OSError, RuntimeError) as err:
+            reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+            raise IndexWriteError(f"cannot write {path}: {reason}") from err
 
     @classmethod
     def load(cls, path: Path) -> "FaissStore | None":

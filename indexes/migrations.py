@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import duckdb
 
+from indexes import faults
+
 SCHEMA_VERSION = 3
 
 STEPS: dict[int, tuple[str, ...]] = {
@@ -48,4 +50,5 @@ def migrate(con: duckdb.DuckDBPyConnection, version: int) -> None:
     for step in range(version, SCHEMA_VERSION):
         for statement in STEPS[step]:
             con.execute(statement)
+            faults.reach("migrate")
     con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])

@@ -10,6 +10,8 @@ import duckdb
 
 from indexes.errors import FilterError
 
+MAX_PREDICATE_CHARS = 10_000
+"""Longer predicates (a huge IN list) take DuckDB's parser longer than a query may run."""
 _FORBIDDEN_CLASSES = {"SUBQUERY", "WINDOW", "STAR", "LAMBDA"}
 UNBOUNDED_FUNCTIONS = frozenset(
     {
@@ -23,6 +25,7 @@ UNBOUNDED_FUNCTIONS = frozenset(
         "bar",
         "printf",
         "format",
+        "bitstring",
     }
 )
 """Functions whose run time or result size an argument sets, not the catalog's data: such a call
@@ -39,6 +42,10 @@ def validate_where(predicate: str, columns: frozenset[str]) -> str:
     """
     if not predicate.strip():
         raise FilterError("empty --where predicate")
+    if len(predicate) > MAX_PREDICATE_CHARS:
+        raise FilterError(
+            f"--where predicate is {len(predicate):,} characters long; the limit is {MAX_PREDICATE_CHARS:,}"
+        )
     sql = f"SELECT id FROM items WHERE ({predicate})"
     try:
         with duckdb.connect() as parser:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from indexes.atomic import remove_stale_temps
 from indexes.catalog import Catalog
 from indexes.choose import choose_index_type, min_train_size
 from indexes.faiss_store import FaissStore
+from indexes.writer_lock import writing
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,18 @@ def desired_index_type(requested: str, n_vectors: int, dim: int) -> str:
 def sync_store(catalog: Catalog, path: Path, requested: str, save: bool) -> FaissStore | None:
     """Return a FaissStore matching the catalog's current generation, updating or rebuilding it.
 
-    With `save`, the result is written atomically to `path`. Returns None for an empty catalog.
+    With `save`, the result is written atomically to `path` under the index's writer lock (temp files
+    of a killed earlier write are removed first). Returns None for an empty catalog.
     """
+    if save:
+        with writing(catalog.path.parent):
+            for derived in (path, path.with_suffix(".json")):
+                remove_stale_temps(derived)
+            return _sync(catalog, path, requested, save)
+    return _sync(catalog, path, requested, save)
+
+
+def _sync(catalog: Catalog, path: Path, requested: str, save: bool) -> FaissStore | None:
     meta = catalog.meta()
     ids = catalog.ids()
     if not len(ids):

@@ -134,10 +134,14 @@ class Engine:
         where: str | None = None,
         threshold: float | None = None,
         modality: Modality | None = None,
+        group: bool = True,
+        lang: str | None = None,
     ) -> list[SearchHit]:
-        """Search by text (str), image (Path or PIL image) or a query vector (ndarray)."""
-        settings = SearchSettings(k, where, threshold, modality)
-        return search_vector(self.catalog, self._current_store(), self.embed_query(query), settings)
+        """Search by text (str), image (Path or PIL image) or a query vector (ndarray); `group` folds a
+        file's matching time spans (audio windows, transcript segments, video shots) into one hit; `lang`
+        names the language of a text query (None: detected)."""
+        settings = SearchSettings(k, where, threshold, modality, group)
+        return search_vector(self.catalog, self._current_store(), self.embed_query(query, lang), settings)
 
     def similar(
         self,
@@ -146,12 +150,13 @@ class Engine:
         where: str | None = None,
         threshold: float | None = None,
         modality: Modality | None = None,
+        group: bool = True,
     ) -> list[SearchHit]:
         """Items nearest to stored item `item_id`, by its catalog vector (no re-encoding)."""
         ids, vectors = self.catalog.vectors([item_id])
         if not len(ids):
             raise ItemNotFoundError(f"no item with id {item_id}")
-        return self.search(vectors[0], k=k, where=where, threshold=threshold, modality=modality)
+        return self.search(vectors[0], k=k, where=where, threshold=threshold, modality=modality, group=group)
 
     def item(self, item_id: int) -> dict[str, object]:
         """The catalog row of one item (without its vector); raises ItemNotFoundError."""
@@ -167,14 +172,17 @@ class Engine:
         templates: list[str] | None = None,
         top_k: int = 5,
         threshold: float | None = None,
+        lang: str | None = None,
     ) -> "list[Classification]":
-        """Zero-shot classification of files, folders, PIL images or arrays among `labels`."""
+        """Zero-shot classification of files, folders, PIL images or arrays among `labels` (in any language;
+        `lang` names it, None: detected per label)."""
         from retrieval.query.zeroshot import classify_inputs
 
-        return classify_inputs(self.encoder, items, labels, templates, top_k, threshold)
+        return classify_inputs(self.encoder, items, labels, templates, top_k, threshold, lang)
 
-    def embed_query(self, query: "str | Path | Image.Image | np.ndarray") -> np.ndarray:
-        """The normalised query vector: text (str), an image or audio file (Path), a PIL image, or a vector."""
+    def embed_query(self, query: "str | Path | Image.Image | np.ndarray", lang: str | None = None) -> np.ndarray:
+        """The normalised query vector: text (str, in language `lang`, None: detected), an image or audio
+        file (Path), a PIL image, or a vector."""
         if isinstance(query, np.ndarray):
             meta = self.catalog.meta()
             vector = np.asarray(query, dtype=np.float32).reshape(-1)
@@ -182,7 +190,7 @@ class Engine:
                 raise IndexMismatchError(f"query vector has dimension {vector.shape[0]}, the index has {meta.dim}")
             return vector / max(float(np.linalg.norm(vector)), 1e-12)
         if isinstance(query, str):
-            return self.encoder.encode_texts([query])[0]
+            return self.encoder.encode_texts_in([query], lang)[0]
         return embed_inputs(self.encoder, [query])[0]
 
     def info(self) -> IndexInfo:

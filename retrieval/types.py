@@ -9,9 +9,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-Modality = Literal["image", "text", "audio"]
-MODALITIES: tuple[Modality, ...] = ("image", "text", "audio")
-MEDIA_MODALITIES: tuple[Modality, ...] = ("image", "audio")
+Modality = Literal["image", "text", "audio", "video"]
+MODALITIES: tuple[Modality, ...] = ("image", "text", "audio", "video")
+MEDIA_MODALITIES: tuple[Modality, ...] = ("image", "audio", "video")
 """Modalities found by scanning folders (text items come from captions files)."""
 
 ItemKind = Literal["image", "caption", "window", "transcript", "shot"]
@@ -24,7 +24,7 @@ KIND_TOWER: dict[ItemKind, Modality] = {
     "window": "audio",
 }
 """The encoder tower that embeds each kind of item."""
-DEFAULT_KIND: dict[Modality, ItemKind] = {"image": "image", "text": "caption", "audio": "window"}
+DEFAULT_KIND: dict[Modality, ItemKind] = {"image": "image", "text": "caption", "audio": "window", "video": "shot"}
 """The kind of a file's items unless its loader says otherwise."""
 
 Vectors = npt.NDArray[np.float32]
@@ -43,9 +43,12 @@ class SearchHit:
     fields: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Flat JSON-ready dict: rank, score, path, id, then the other catalog fields."""
+        """Flat JSON-ready dict: rank, score, path, id, then the other catalog fields (a speech segment's
+        words also as `transcript`)."""
         row = asdict(self)
         extra = row.pop("fields")
+        if extra.get("kind") == "transcript":
+            extra["transcript"] = extra.get("text")
         return {**row, **extra}
 
 
@@ -69,6 +72,14 @@ class IndexSettings:
     batch_size: int = 64
     workers: int | None = None
     """Decode worker processes; None picks from the CPU count, 0 decodes in-process."""
+    video_fps: float = 1.0
+    """Frames sampled per second of video (shots are grouped from them, one embedded per shot)."""
+    transcribe: bool | None = None
+    """Transcribe speech in audio files: None when the speech extra is installed, True requires it."""
+    speech_model: str | None = None
+    """Speech model: tiny.en, base (default), a faster-whisper folder or a cached model name."""
+    language: str | None = None
+    """Language spoken in the audio (e.g. en, es); None detects it per file."""
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 from retrieval.errors import ItemNotFoundError
 
-SERVED_MODALITIES = frozenset({"image", "audio"})
+SERVED_MODALITIES = frozenset({"image", "audio", "video"})
 """Text items live in a captions file; their media is their `text` field, so no file is served for them."""
 
 

@@ -11,7 +11,7 @@ from server.filters import Filters, build_where
 from server.service import SearchRequest, SearchService
 from server.settings import MAX_FILTER_CHARS, MAX_K, MAX_WHERE_CHARS
 
-ModalityChoice = Literal["all", "image", "audio", "text"]
+ModalityChoice = Literal["all", "image", "audio", "video", "text"]
 
 
 def service(request: Request) -> SearchService:

@@ -2,8 +2,9 @@
 
 A changed file has a new content hash, so it never gets a stale thumbnail. Files are written to a
 temporary name and moved into place with os.replace; the cache is bounded (least recently used
-entries go first). A missing, unsafe or undecodable source gives a placeholder, as do audio and
-text items, which get their own icons.
+entries go first). A video item's thumbnail is the frame in the middle of its span (the time is part
+of the key). A missing, unsafe or undecodable source gives a placeholder, as do audio and text items,
+which get their own icons.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageOps
 
-from retrieval.errors import ItemNotFoundError
+from retrieval.errors import ItemNotFoundError, MediaDecodeError
 from server.media_files import media_path
 
 _UNRENDERABLE: tuple[type[Exception], ...] = (
     ItemNotFoundError,
+    MediaDecodeError,
     OSError,
     ValueError,
     SyntaxError,
@@ -56,33 +58,46 @@ class ThumbnailCache:
 
     def get(self, row: dict[str, Any]) -> Thumbnail:
         """The thumbnail of catalog row `row` (see the module docstring)."""
-        if row["modality"] != "image":
+        if row["modality"] not in ("image", "video"):
             return self._placeholder(str(row["modality"]))
-        target = self.folder / (hashlib.sha256(f"{row['content_hash']}:{self.size_px}".encode()).hexdigest() + ".jpg")
+        at = video_time(row)
+        key = f"{row['content_hash']}:{self.size_px}" + (f":{at:.3f}" if at is not None else "")
+        target = self.folder / (hashlib.sha256(key.encode()).hexdigest() + ".jpg")
         etag = target.stem[:32]
         if target.is_file():
             os.utime(target)  # recently used: kept longest by the eviction
             return Thumbnail(etag, path=target, cached=True)
         try:
-            data = render_thumbnail(media_path(row), self.size_px)
+            source = media_path(row)
+            data = render_thumbnail(source, self.size_px) if at is None else render_frame(source, at, self.size_px)
         except _UNRENDERABLE:
             return self._placeholder("broken")
-        self._store(target, data)
+        if not self._store(target, data):  # the disk is full: serve it uncached
+            return Thumbnail(etag, data=data)
         return Thumbnail(etag, path=target)
 
     def _placeholder(self, kind: str) -> Thumbnail:
         return Thumbnail(f"placeholder-{kind}-{self.size_px}", data=placeholder(kind, self.size_px))
 
-    def _store(self, target: Path, data: bytes) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".jpg")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+    def _store(self, target: Path, data: bytes) -> bool:
+        """Cache `data` at `target`; False (nothing left behind) when it cannot be written."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".jpg")
+        except OSError:
+            return False
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            return False
         with self._lock:
             self._bytes = (self._bytes if self._bytes is not None else self._scan_bytes()) + len(data)
             if self._bytes > self.max_bytes:
                 self._evict()
+        return True
 
     def _scan_bytes(self) -> int:
         return sum(size for _, size, _ in self._cached_files())
@@ -123,6 +138,25 @@ def render_thumbnail(source: Path, size_px: int) -> bytes:
             im.paste(rgba, mask=rgba.getchannel("A"))
         out = io.BytesIO()
         im.convert("RGB").save(out, "JPEG", quality=82)
+    return out.getvalue()
+
+
+def video_time(row: dict[str, Any]) -> float | None:
+    """The time of a video item's thumbnail frame (the middle of its span), None for other items."""
+    if row["modality"] != "video":
+        return None
+    start, end = row.get("start_s") or 0.0, row.get("end_s")
+    return (start + end) / 2 if end is not None else start
+
+
+def render_frame(source: Path, time_s: float, size_px: int) -> bytes:
+    """JPEG bytes of the video frame shown at `time_s`, upright, scaled to fit `size_px`."""
+    from retrieval.media.video import frame_at
+
+    im = frame_at(source, time_s, short_side=size_px)
+    im.thumbnail((size_px, size_px), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=82)
     return out.getvalue()
 
 

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from indexes.atomic import atomic_path, atomic_write_text
+from retrieval.encoders.checksums import check_weights, record_weights
 from retrieval.encoders.log_mel import LogMelTransform, MelConfig
 from retrieval.errors import EncoderNotFoundError
 
@@ -128,6 +129,7 @@ def save_audio_tower(tower: AudioTower, out_dir: str | Path, extra: dict | None 
     state = {k: v.detach().contiguous().cpu() for k, v in tower.state_dict().items()}
     with atomic_path(out / WEIGHTS_FILE) as tmp:
         save_file(state, str(tmp))
+    record_weights(out / WEIGHTS_FILE)
     atomic_write_text(out / CONFIG_FILE, json.dumps({**tower.config.to_dict(), **(extra or {})}, indent=2) + "\n")
 
 
@@ -152,6 +154,7 @@ def load_audio_tower(path: str | Path | None = None) -> AudioTower:
     from safetensors.torch import load_file
 
     folder = Path(path) if path is not None else SHIPPED_DIR
+    check_weights(folder / WEIGHTS_FILE)
     try:
         config = TowerConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text()))
         tower = AudioTower(config)

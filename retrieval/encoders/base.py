@@ -66,6 +66,10 @@ class Encoder(ABC):
     def encode_texts(self, texts: Sequence[str]) -> Vectors:
         """Texts -> (N, dim) normalised vectors."""
 
+    def encode_texts_in(self, texts: Sequence[str], lang: str | None) -> Vectors:
+        """Texts in language `lang` (None: detected per text); towers that read one language ignore `lang`."""
+        return self.encode_texts(texts)
+
     def audio_transform(self) -> AudioTransform:
         """Picklable callable: mono float32 waveform at `audio_sample_rate` -> feature tensor."""
         raise self._no_tower("audio")
@@ -80,12 +84,12 @@ class Encoder(ABC):
         return self
 
     def supports(self, modality: Modality) -> bool:
-        """Whether this model can embed `modality`."""
-        return modality in self.modalities
+        """Whether this model can embed `modality` (video: its frames, through the image tower)."""
+        return ("image" if modality == "video" else modality) in self.modalities
 
     def media_modalities(self) -> frozenset[Modality]:
-        """The kinds of media file this model embeds (image, audio); texts come from captions files."""
-        return frozenset(m for m in MEDIA_MODALITIES if m in self.modalities)
+        """The kinds of media file this model embeds (image, audio, video); texts come from captions files."""
+        return frozenset(m for m in MEDIA_MODALITIES if self.supports(m))
 
     def encode_images(self, images: Sequence["Image.Image"]) -> Vectors:
         """PIL images -> (N, dim) normalised vectors."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from indexes.atomic import atomic_path
 from retrieval.encoders.base import AudioTransform, Encoder, ImageTransform
+from retrieval.encoders.checksums import check_weights, record_weights
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
 from retrieval.errors import EncoderNotFoundError
 from retrieval.types import Vectors
@@ -105,6 +106,7 @@ def _load_weights(weights_dir: Path, config: LiteConfig) -> dict[str, "torch.Ten
     from safetensors.torch import load_file
 
     path = weights_dir / str(config.weights)
+    check_weights(path)
     try:
         return load_file(str(path))
     except (OSError, ValueError, RuntimeError) as err:
@@ -155,6 +157,7 @@ def save_heads(
     state = {k: v.detach().cpu().contiguous() for k, v in {**heads.state_dict(), **(tower_state or {})}.items()}
     with atomic_path(weights_dir / config.weights) as tmp:
         save_file(state, str(tmp), metadata={"model_id": config.model_id})
+    record_weights(weights_dir / config.weights)
     config.write(weights_dir)
 
 
@@ -252,11 +255,18 @@ class LiteEncoder(Encoder):
             return heads.text_vectors(raw.to(self.device)).float()
 
     def encode_texts(self, texts: Sequence[str]) -> Vectors:
+        return self.encode_texts_in(texts, None)
+
+    def encode_texts_in(self, texts: Sequence[str], lang: str | None) -> Vectors:
+        """English through MiniLM, other languages through the multilingual tower, both then through the
+        text adapter (`retrieval.encoders.multilingual.raw_text_vectors`)."""
         import torch
+
+        from retrieval.encoders.multilingual import raw_text_vectors
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        raw = torch.from_numpy(encode_minilm(texts, device=self.device))
+        raw = torch.from_numpy(raw_text_vectors(texts, lang, device=self.device))
         return self.adapt_text(raw).cpu().numpy()
 
     @property

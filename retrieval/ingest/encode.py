@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from retrieval.encoders.language import readable_language
 from retrieval.errors import MmsearchError
 from retrieval.ingest.load import LoadedFile
 from retrieval.types import KIND_TOWER, MODALITIES, Modality, Vectors
@@ -30,17 +31,33 @@ def encode_files(encoder: "Encoder", files: Sequence[LoadedFile], batch_size: in
         chosen = [(i, j) for i, file_towers in enumerate(towers) for j, t in enumerate(file_towers) if t == tower]
         if not chosen:
             continue
+        if tower == "text":
+            _encode_texts(encoder, files, chosen, out)
+            continue
         vectors = _encode(encoder, tower, [files[i].inputs[j] for i, j in chosen], batch_size)
         for (i, j), vector in zip(chosen, vectors):
             out[i][j] = vector
     return out
 
 
-def _encode(encoder: "Encoder", modality: Modality, inputs: list[Any], batch_size: int) -> Vectors:
-    if modality == "text":
-        return np.concatenate(
-            [encoder.encode_texts(inputs[i : i + TEXT_BATCH]) for i in range(0, len(inputs), TEXT_BATCH)]
+def _encode_texts(
+    encoder: "Encoder", files: Sequence[LoadedFile], chosen: list[tuple[int, int]], out: list[Vectors]
+) -> None:
+    """Text items by language: a transcript knows its own (the recogniser's), captions are detected."""
+    by_language: dict[str | None, list[tuple[int, int]]] = {}
+    for i, j in chosen:
+        fields = files[i].item_fields[j] if files[i].item_fields else {}
+        by_language.setdefault(readable_language(fields.get("language")), []).append((i, j))
+    for lang, members in by_language.items():
+        texts = [files[i].inputs[j] for i, j in members]
+        vectors = np.concatenate(
+            [encoder.encode_texts_in(texts[s : s + TEXT_BATCH], lang) for s in range(0, len(texts), TEXT_BATCH)]
         )
+        for (i, j), vector in zip(members, vectors):
+            out[i][j] = vector
+
+
+def _encode(encoder: "Encoder", modality: Modality, inputs: list[Any], batch_size: int) -> Vectors:
     import torch
 
     encode = encoder.encode_image_batch if modality == "image" else encoder.encode_audio_batch

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
 
 from retrieval.errors import MediaDecodeError, MmsearchError
 from retrieval.media.scan import FileFacts
@@ -16,8 +20,15 @@ from retrieval.types import DEFAULT_KIND, IndexSettings, ItemKind
 
 if TYPE_CHECKING:
     from retrieval.encoders.base import AudioTransform, Encoder, ImageTransform
+    from retrieval.speech.transcriber import SpeechOptions
+
+log = logging.getLogger(__name__)
 
 HASH_CHUNK = 1 << 20
+FILE_FIELDS = ("duration_s", "fps", "codec", "rotation")
+"""Facts of a whole audio or video file that its transcript items carry too."""
+LOAD_BATCH = 8
+"""Files a worker loads together (their short speech clips share transcription batches)."""
 
 
 def file_sha256(path: str) -> str:
@@ -64,7 +75,9 @@ class FileLoader:
     """Picklable callable run in DataLoader workers: hash, decode and transform one file.
 
     An image's bytes are read once for both the hash and the decode; audio is hashed and decoded
-    in blocks, so a long recording never sits in memory as raw bytes.
+    in blocks, so a long recording never sits in memory as raw bytes. With `speech` set, an audio
+    file also gets one transcript item per speech segment (`load_batch` decodes the speech of a batch's
+    short clips together; each worker loads the speech model once, on first use).
     """
 
     image_transform: "ImageTransform | None"
@@ -72,23 +85,51 @@ class FileLoader:
     image_draft_size: int = 224
     audio_sample_rate: int = 16_000
     audio_window_s: float = 2.0
+    video_fps: float = 1.0
+    speech: "SpeechOptions | None" = None
 
     @classmethod
-    def for_encoder(cls, encoder: "Encoder") -> "FileLoader":
-        """A loader with `encoder`'s transforms for the modalities it supports."""
+    def for_encoder(
+        cls, encoder: "Encoder", video_fps: float = 1.0, speech: "SpeechOptions | None" = None
+    ) -> "FileLoader":
+        """A loader with `encoder`'s transforms for the modalities it supports, sampling `video_fps` frames a
+        second, transcribing speech with `speech` (when set and the model has a text tower)."""
         return cls(
             image_transform=encoder.image_transform() if encoder.supports("image") else None,
             audio_transform=encoder.audio_transform() if encoder.supports("audio") else None,
             audio_sample_rate=encoder.audio_sample_rate,
             audio_window_s=encoder.audio_window_s,
+            video_fps=video_fps,
+            speech=speech if encoder.supports("text") else None,
         )
+
+    def load_batch(self, files: Sequence[FileFacts]) -> list[LoadedFile | FailedFile]:
+        """`self(facts)` for each file; with `speech` set, the audio files also get one transcript item per
+        speech segment, their short clips decoded in shared batches."""
+        loaded = [self(facts) for facts in files]
+        heard = [f for f in loaded if isinstance(f, LoadedFile) and "window" in f.kinds()]
+        if self.speech is not None and heard:
+            from retrieval.speech.items import transcript_items
+            from retrieval.speech.transcriber import transcriber
+
+            waves = [_speech_wave(f.facts) for f in heard]
+            for file, segments in zip(heard, transcriber(self.speech).transcribe_many(waves)):
+                texts, fields = transcript_items(segments, file.facts.path)
+                facts = {k: file.item_fields[0].get(k) for k in FILE_FIELDS}  # a video's duration, codec...
+                file.inputs += texts
+                file.item_fields += [{**facts, **f} for f in fields]
+        return loaded
 
     def __call__(self, facts: FileFacts) -> LoadedFile | FailedFile:
         try:
+            if not stat.S_ISREG(os.stat(facts.path).st_mode):  # replaced by a FIFO since the scan: open would block
+                raise MediaDecodeError(f"{facts.path}: not a regular file")
             if facts.modality == "image":
                 return self._image(facts)
             if facts.modality == "audio":
                 return self._audio(facts)
+            if facts.modality == "video":
+                return self._video(facts)
             return self._text(facts)
         except (MmsearchError, OSError) as err:
             return FailedFile(facts, str(err))
@@ -126,6 +167,41 @@ class FileLoader:
             [{"start_s": w.start_s, "end_s": w.end_s} for w in windows],
         )
 
+    def _video(self, facts: FileFacts) -> LoadedFile:
+        """Shots (one representative frame each) and, with an audio tower, the sound track's windows;
+        every item carries the file's duration, fps, codec and rotation. The items appear only once the
+        whole file has decoded, so a file is never half indexed."""
+        from retrieval.media.audio import SILENCE_PEAK
+        from retrieval.media.shots import group_shots
+        from retrieval.media.video import deadline_for, probe_video, sample_frames, sound_blocks, stream_windows
+
+        if self.image_transform is None:
+            raise MediaDecodeError(f"{facts.path}: this model has no image tower")
+        digest = file_sha256(facts.path)
+        video = probe_video(facts.path)
+        deadline = deadline_for(facts.path, video)
+        inputs: list[Any] = []
+        spans: list[dict[str, Any]] = []
+        for shot in group_shots(sample_frames(facts.path, 1 / self.video_fps, deadline), video.duration_s):
+            inputs.append(self.image_transform(shot.image))
+            spans.append({"kind": "shot", "start_s": shot.start_s, "end_s": shot.end_s})
+        if self.audio_transform is not None and video.has_audio:
+            sound, peak = [], 0.0
+            blocks = sound_blocks(facts.path, self.audio_sample_rate, deadline)
+            for window in stream_windows(blocks, self.audio_sample_rate, self.audio_window_s):
+                peak = max(peak, float(np.abs(window.samples).max(initial=0.0)))
+                sound.append(self.audio_transform(window.samples))
+                spans.append({"kind": "window", "start_s": window.start_s, "end_s": window.end_s})
+            if peak < SILENCE_PEAK:  # a silent track gives no windows
+                del spans[len(inputs) :]
+            else:
+                inputs += sound
+        if not inputs:
+            raise MediaDecodeError(f"cannot decode video {facts.path}: no picture or sound decodes")
+        duration = video.duration_s or max(float(s["end_s"]) for s in spans)
+        common = {**video.fields(), "duration_s": duration, "width": video.width, "height": video.height}
+        return LoadedFile(facts, digest, inputs, [{**common, **span} for span in spans])
+
     def _text(self, facts: FileFacts) -> LoadedFile:
         from retrieval.media.text import read_text_items
 
@@ -138,6 +214,23 @@ class FileLoader:
         return LoadedFile(facts, digest, [t.text for t in texts], fields)
 
 
+def _speech_wave(facts: FileFacts) -> np.ndarray:
+    """The sound of an audio file or a video's track at the speech recogniser's rate (empty, with a logged
+    line, when it no longer decodes: the file keeps its other items)."""
+    from retrieval.media.audio import load_audio
+    from retrieval.media.video import deadline_for, probe_video, sound_blocks
+    from retrieval.speech.transcriber import SAMPLE_RATE
+
+    try:
+        if facts.modality == "video":
+            deadline = deadline_for(facts.path, probe_video(facts.path))
+            return np.concatenate([np.zeros(0, np.float32), *sound_blocks(facts.path, SAMPLE_RATE, deadline)])
+        return load_audio(facts.path, SAMPLE_RATE)
+    except (MmsearchError, OSError) as err:
+        log.warning("%s: no transcript (%s)", facts.path, err)
+        return np.zeros(0, np.float32)
+
+
 def default_workers() -> int:
     """Decode workers to use: leave the encoder one core, use at most four."""
     return max(1, min(4, (os.cpu_count() or 2) - 1))
@@ -146,20 +239,28 @@ def default_workers() -> int:
 def load_files(
     files: Sequence[FileFacts], encoder: "Encoder", settings: IndexSettings
 ) -> Iterator[LoadedFile | FailedFile]:
-    """Decoded files in order, produced by worker processes that overlap with encoding."""
+    """Decoded files in order, produced by worker processes that overlap with encoding (which also
+    transcribe the audio files when `settings` asks for it)."""
     import torch
-    from torch.utils.data import DataLoader, Dataset
+    from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
+
+    from retrieval.speech.transcriber import index_speech_options
 
     workers = default_workers() if settings.workers is None else settings.workers
     workers = min(workers, max(1, len(files) // 16)) if files else 0
-    dataset = _FileDataset(list(files), FileLoader.for_encoder(encoder))
+    heard = any(f.modality in ("audio", "video") for f in files)
+    speech = index_speech_options(settings, workers) if heard else None
+    dataset = _FileDataset(list(files), FileLoader.for_encoder(encoder, settings.video_fps, speech))
     batches: Iterable[list[LoadedFile | FailedFile]] = DataLoader(
         cast("Dataset[LoadedFile | FailedFile]", dataset),
-        batch_size=8,
+        batch_size=None,
+        sampler=BatchSampler(SequentialSampler(range(len(files))), LOAD_BATCH, drop_last=False),
         collate_fn=_as_list,
         num_workers=workers,
         prefetch_factor=max(2, settings.batch_size // 8) if workers else None,
         worker_init_fn=_single_thread if workers else None,
+        # CTranslate2's OpenMP threads hang in a process forked from one that already ran parallel code
+        multiprocessing_context="spawn" if workers and speech is not None else None,
         pin_memory=torch.cuda.is_available(),
     )
     for batch in batches:
@@ -174,8 +275,8 @@ class _FileDataset:
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, index: int) -> LoadedFile | FailedFile:
-        return self.loader(self.files[index])
+    def __getitem__(self, indices: list[int]) -> list[LoadedFile | FailedFile]:
+        return self.loader.load_batch([self.files[i] for i in indices])
 
 
 def _as_list(batch: list[LoadedFile | FailedFile]) -> list[LoadedFile | FailedFile]:

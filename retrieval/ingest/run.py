@@ -15,6 +15,7 @@ from pathlib import Path
 
 from indexes.catalog import Catalog
 from indexes.sync import sync_store
+from indexes.writer_lock import writing
 from retrieval.encoders.base import Encoder
 from retrieval.errors import MmsearchError
 from retrieval.ingest.encode import encode_files
@@ -27,13 +28,15 @@ from retrieval.types import IndexReport, IndexSettings, ProgressCallback
 log = logging.getLogger(__name__)
 
 
-def scan_for(encoder: Encoder, roots: Sequence[Path]) -> list[FileFacts]:
-    """Files under `roots` that `encoder` can embed; raises MmsearchError when there are none."""
+def scan_for(encoder: Encoder, roots: Sequence[Path], report: IndexReport) -> list[FileFacts]:
+    """Files under `roots` that `encoder` can embed, the entries the scan leaves out counted as skipped in
+    `report`; raises MmsearchError when there are none."""
     modalities = encoder.media_modalities()
-    files = list(scan(roots, modalities))
+    files = list(scan(roots, modalities, report.skip))
     if not files:
         kinds = " or ".join(sorted(modalities))
-        raise MmsearchError(f"no supported files ({kinds}) under {', '.join(map(str, roots))}")
+        left_out = f"; {report.skipped} left out, e.g. {report.failures[0][1]}" if report.failures else ""
+        raise MmsearchError(f"no supported files ({kinds}) under {', '.join(map(str, roots))}{left_out}")
     return files
 
 
@@ -48,10 +51,25 @@ def run_index(
     progress: ProgressCallback | None = None,
 ) -> IndexReport:
     """Bring the catalog in line with the media under `roots` and the captions files `texts`, then
-    save the FAISS file (`index_type`: 'auto' or a factory string) at `vectors_path`."""
+    save the FAISS file (`index_type`: 'auto' or a factory string) at `vectors_path`; holds the index's
+    writer lock throughout (a second writer gets IndexLockedError)."""
+    with writing(catalog.path.parent):
+        return _run(catalog, encoder, roots, texts, vectors_path, index_type, settings, progress)
+
+
+def _run(
+    catalog: Catalog,
+    encoder: Encoder,
+    roots: Sequence[Path],
+    texts: Sequence[FileFacts],
+    vectors_path: Path,
+    index_type: str,
+    settings: IndexSettings,
+    progress: ProgressCallback | None,
+) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport()
-    files = [*(scan_for(encoder, roots) if roots else []), *texts]
+    files = [*(scan_for(encoder, roots, report) if roots else []), *texts]
     job = plan(catalog, [str(r) for r in roots] + [t.path for t in texts], files, report)
     writer = CatalogWriter(catalog, encoder.model_id, job, report)
     loaded = _counted(load_files(job.to_load, encoder, settings), len(job.to_load), report, progress)
@@ -70,7 +88,7 @@ def _counted(
     for done, loaded in enumerate(files, start=1):
         if isinstance(loaded, FailedFile):
             report.skip(loaded.facts.path, loaded.reason)
-            log.warning("skipped %s", loaded.reason)
+            log.info("skipped %s", loaded.reason)  # the report carries it: one line per file
         else:
             yield loaded
         if progress:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from retrieval.errors import MediaDecodeError
@@ -66,6 +67,9 @@ def _oriented_size(im: Image.Image) -> tuple[int, int]:
 def _to_rgb(im: Image.Image) -> Image.Image:
     if im.mode == "RGB":
         return im.copy()
+    if im.mode.startswith("I;16") or im.mode == "I":  # 16-bit samples: Pillow's convert would clip them to white
+        eight_bit = np.clip(np.asarray(im, dtype=np.float32) / 257, 0, 255).astype(np.uint8)
+        return Image.fromarray(eight_bit).convert("RGB")
     if im.mode in ("RGBA", "LA", "P", "PA"):
         rgba = im.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))

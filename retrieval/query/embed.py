@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def input_modality(item: object) -> Modality:
-    """'image' or 'audio' for a file path, PIL image or array (1-D arrays are waveforms)."""
+    """'image', 'audio' or 'video' for a file path; 'image' or 'audio' for a PIL image or array (1-D: a waveform)."""
     if isinstance(item, (str, Path)):
         modality = modality_of(item)
         if modality is None:
@@ -49,12 +49,29 @@ def embed_inputs(encoder: Encoder, items: Sequence[object], batch_size: int = 32
             raise ModalityNotSupportedError(f"model {encoder.model_id!r} cannot embed {modality}: {display_name(item)}")
         if modality == "audio":
             out[n] = embed_audio(encoder, _waveform(encoder, item))
+        elif modality == "video":
+            spans, vectors = embed_video_shots(encoder, Path(item))  # type: ignore[arg-type]
+            weights = np.array([max(end - start, 1e-3) for start, end in spans])
+            out[n] = normalize((weights[:, None] * vectors).sum(axis=0, keepdims=True))[0]
         else:
             images.append((n, _image(item)))
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
         out[[n for n, _ in chunk]] = encoder.encode_images([im for _, im in chunk])
     return out
+
+
+def embed_video_shots(encoder: Encoder, path: Path, every_s: float = 1.0) -> tuple[list[tuple[float, float]], Vectors]:
+    """(start_s, end_s) of each shot of a video file and its vector, as indexing makes them; a whole
+    clip's vector (`embed_inputs`) is their mean weighted by shot length."""
+    from retrieval.media.shots import group_shots
+    from retrieval.media.video import deadline_for, probe_video, sample_frames
+
+    facts = probe_video(path)
+    shots = list(group_shots(sample_frames(path, every_s, deadline_for(path, facts)), facts.duration_s))
+    if not shots:
+        raise MediaDecodeError(f"cannot decode video {path}: no picture decodes")
+    return [(s.start_s, s.end_s) for s in shots], encoder.encode_images([s.image for s in shots])
 
 
 def _waveform(encoder: Encoder, item: object) -> np.ndarray:

@@ -1,9 +1,10 @@
-"""Query vectors -> catalog ids -> ranked SearchHits, with SQL filters and a score threshold."""
+"""Query vectors -> catalog ids -> ranked SearchHits, with SQL filters, a score threshold, and the
+time-span items of one file (audio windows, transcript segments, video shots) grouped into one hit."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -13,6 +14,9 @@ from retrieval.types import MODALITIES, Modality, SearchHit
 
 EXACT_FILTER_LIMIT = 50_000
 """When a filter leaves at most this many items, score them exactly from the catalog's vectors."""
+GROUP_OVERFETCH = 8
+"""Candidates fetched per wanted hit when grouping (a file's spans collapse into one hit); fetched
+again with four times as many while the groups fall short."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class SearchSettings:
     where: str | None = None
     threshold: float | None = None
     modality: Modality | None = None
+    group: bool = True
+    """One hit per file for time-span items: the best span, with the file's other matching spans."""
 
 
 def combined_predicate(settings: SearchSettings) -> str | None:
@@ -45,20 +51,55 @@ def search_vector(
         return []
     query = np.asarray(query, dtype=np.float32).reshape(1, -1)
     predicate = combined_predicate(settings)
-    if predicate is None:
-        scores, ids = store.search(query, settings.k)
-        pairs = list(zip(scores[0], ids[0]))
-    else:
-        allowed = catalog.filter_ids(predicate)
-        if len(allowed) <= EXACT_FILTER_LIMIT:
-            pairs = _exact(catalog, allowed, query[0], settings.k)
+    allowed = None if predicate is None else catalog.filter_ids(predicate)
+    available = store.count if allowed is None else len(allowed)
+    fetch = settings.k * GROUP_OVERFETCH if settings.group else settings.k
+    while True:
+        pairs = _candidates(catalog, store, query, allowed, fetch)
+        if settings.threshold is not None:
+            pairs = [(s, i) for s, i in pairs if s >= settings.threshold]
+        hits = _hits(catalog, pairs)
+        if not settings.group:
+            return hits
+        grouped = group_spans(hits)
+        if len(grouped) >= settings.k or fetch >= available or len(pairs) < fetch:
+            return grouped[: settings.k]
+        fetch *= 4
+
+
+def group_spans(hits: Sequence[SearchHit]) -> list[SearchHit]:
+    """Hits in rank order with every file's time-span items folded into its best one, whose
+    `other_spans` lists the rest (id, score, kind, start_s, end_s, text), best first. Items without
+    a span (photos, captions) stay hits of their own."""
+    best: dict[object, SearchHit] = {}
+    others: dict[object, list[dict[str, object]]] = {}
+    for hit in hits:
+        key = hit.path if hit.fields.get("start_s") is not None else hit.id
+        if key in best:
+            others[key].append(_span(hit))
         else:
-            scores, ids = store.search(query, settings.k, allowed_ids=allowed)
-            pairs = list(zip(scores[0], ids[0]))
-    pairs = [(float(s), int(i)) for s, i in pairs if i >= 0]
-    if settings.threshold is not None:
-        pairs = [(s, i) for s, i in pairs if s >= settings.threshold]
-    return _hits(catalog, pairs)
+            best[key], others[key] = hit, []
+    return [
+        replace(hit, rank=rank, fields={**hit.fields, "other_spans": others[key]} if others[key] else hit.fields)
+        for rank, (key, hit) in enumerate(best.items(), start=1)
+    ]
+
+
+def _span(hit: SearchHit) -> dict[str, object]:
+    fields = hit.fields
+    return {"id": hit.id, "score": hit.score, **{k: fields.get(k) for k in ("kind", "start_s", "end_s", "text")}}
+
+
+def _candidates(
+    catalog: Catalog, store: FaissStore, query: np.ndarray, allowed: np.ndarray | None, k: int
+) -> list[tuple[float, int]]:
+    if allowed is None:
+        scores, ids = store.search(query, k)
+    elif len(allowed) <= EXACT_FILTER_LIMIT:
+        return _exact(catalog, allowed, query[0], k)
+    else:
+        scores, ids = store.search(query, k, allowed_ids=allowed)
+    return [(float(s), int(i)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
 
 def _exact(catalog: Catalog, allowed: np.ndarray, query: np.ndarray, k: int) -> list[tuple[float, int]]:

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from retrieval.encoders.base import normalize
+from retrieval.encoders.language import ENGLISH, check_lang, detect_language
 from retrieval.errors import MmsearchError
 from retrieval.media.scan import resolve_roots, scan
-from retrieval.query.embed import display_name, embed_inputs, input_modality
-from retrieval.query.prompts import AUDIO_TEMPLATES, IMAGE_TEMPLATES, fill_templates
+from retrieval.query.embed import display_name, embed_inputs, embed_video_shots, input_modality
+from retrieval.query.prompts import AUDIO_TEMPLATES, IMAGE_TEMPLATES, clean_label, fill_templates
+from retrieval.speech.evidence import speech_evidence
 from retrieval.types import ClassScore, Modality, Vectors
 
 if TYPE_CHECKING:
@@ -42,6 +45,21 @@ def build_classifier(
     return normalize(vectors.mean(axis=1))
 
 
+def label_classifier(
+    encoder: "Encoder", labels: Sequence[str], templates: Sequence[str], lang: str | None = None
+) -> Vectors:
+    """`build_classifier` with each label's prompts read in the label's own language (detected from the label
+    alone, so "猫" under "a photo of a {}." still goes to the multilingual tower), or all in `lang`."""
+    code = check_lang(lang)
+    codes = [code or detect_language(clean_label(label)) for label in labels]
+    classifier = np.zeros((len(labels), encoder.dim), dtype=np.float32)
+    for group in sorted(set(codes), key=str):
+        chosen = [n for n, c in enumerate(codes) if c == group]
+        encode = partial(encoder.encode_texts_in, lang=group or ENGLISH)
+        classifier[chosen] = build_classifier(encode, [labels[n] for n in chosen], templates)
+    return classifier
+
+
 def probabilities(vectors: np.ndarray, classifier: np.ndarray, logit_scale: float) -> np.ndarray:
     """(N, C) softmax of logit_scale * cosine similarity."""
     logits = logit_scale * (np.asarray(vectors, dtype=np.float64) @ np.asarray(classifier, dtype=np.float64).T)
@@ -56,13 +74,18 @@ def classify(
     logit_scale: float,
     top_k: int = 5,
     labels: Sequence[str] | None = None,
+    evidence: np.ndarray | None = None,
 ) -> list[list[ClassScore]]:
-    """For each vector, its `top_k` classes by probability (labels default to class indices)."""
+    """For each vector, its `top_k` classes by probability (labels default to class indices); `evidence`,
+    (C,) probabilities from another source (a clip's transcript), multiplies them (a product of experts)."""
     names = list(labels) if labels is not None else [str(i) for i in range(len(classifier))]
     if len(names) != len(classifier):
         raise MmsearchError(f"{len(names)} labels for a classifier of {len(classifier)} classes")
     cosine = np.asarray(vectors) @ np.asarray(classifier).T
     probs = probabilities(vectors, classifier, logit_scale)
+    if evidence is not None:
+        probs = probs * evidence
+        probs /= probs.sum(axis=1, keepdims=True)
     k = max(1, min(top_k, len(names)))
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     return [[ClassScore(names[c], float(probs[n, c]), float(cosine[n, c])) for c in row] for n, row in enumerate(order)]
@@ -76,6 +99,9 @@ class Classification:
     modality: Modality
     label: str | None
     scores: list[ClassScore] = field(default_factory=list)
+    start_s: float | None = None
+    """A video shot's span (classified per shot unless the whole clip was asked for)."""
+    end_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -87,6 +113,7 @@ class Classification:
                 {"label": s.label, "probability": round(s.probability, 6), "score": round(s.score, 6)}
                 for s in self.scores
             ],
+            **({"start_s": self.start_s, "end_s": self.end_s} if self.start_s is not None else {}),
         }
 
 
@@ -120,23 +147,33 @@ def classify_inputs(
     templates: Sequence[str] | None = None,
     top_k: int = 5,
     threshold: float | None = None,
+    lang: str | None = None,
+    whole: bool = False,
 ) -> list[Classification]:
-    """Classify each input among `labels` with per-modality prompt ensembles (or `templates`)."""
+    """Classify each input among `labels` (in any language, see `label_classifier`) with per-modality prompt
+    ensembles (or `templates`); a video gives one result per shot, in time order, or one for the clip (`whole`)."""
     labels = [label.strip() for label in labels if label.strip()]
     if len(labels) < 2:
         raise MmsearchError("give at least two labels")
     inputs = expand_inputs(items, encoder)
     modalities = [input_modality(item) for item in inputs]
-    results: list[Classification | None] = [None] * len(inputs)
+    results: list[list[Classification]] = [[] for _ in inputs]
     for modality in sorted(set(modalities)):
         if not encoder.supports(modality):
             raise MmsearchError(f"model {encoder.model_id!r} cannot classify {modality}")
         chosen = [n for n, m in enumerate(modalities) if m == modality]
-        classifier = build_classifier(encoder.encode_texts, labels, templates or default_templates(modality))
-        vectors = embed_inputs(encoder, [inputs[n] for n in chosen])
-        ranked = classify(vectors, classifier, encoder.logit_scale, top_k, labels)
-        for n, scores in zip(chosen, ranked):
-            best = scores[0]
-            label = best.label if threshold is None or best.probability >= threshold else None
-            results[n] = Classification(display_name(inputs[n]), modality, label, scores)
-    return [r for r in results if r is not None]
+        classifier = label_classifier(encoder, labels, templates or default_templates(modality), lang)
+        heard = speech_evidence(encoder, {n: inputs[n] for n in chosen}, labels) if modality == "audio" else {}
+        groups: list[tuple[int, Sequence[tuple[float | None, float | None]], Vectors]]
+        if modality == "video" and not whole:
+            groups = [(n, *embed_video_shots(encoder, Path(str(inputs[n])))) for n in chosen]
+        else:
+            vectors = embed_inputs(encoder, [inputs[n] for n in chosen])
+            groups = [(n, [(None, None)], vectors[m : m + 1]) for m, n in enumerate(chosen)]
+        for n, spans, group_vectors in groups:
+            ranked = classify(group_vectors, classifier, encoder.logit_scale, top_k, labels, heard.get(n))
+            for (start, end), scores in zip(spans, ranked):
+                best = scores[0]
+                label = best.label if threshold is None or best.probability >= threshold else None
+                results[n].append(Classification(display_name(inputs[n]), modality, label, scores, start, end))
+    return [r for per_input in results for r in per_input]

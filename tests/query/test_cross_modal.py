@@ -42,7 +42,8 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[Pat
     db = root / "db"
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(app, ["index", str(media), "--captions", str(captions), "--db", str(db), "--json"])
+    args = ["index", str(media), "--captions", str(captions), "--db", str(db), "--json", "--no-transcribe"]
+    result = CliRunner().invoke(app, args)  # acoustic windows only: tests/speech covers transcripts
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["skipped"] == 2 and {Path(f["path"]).name for f in report["failures"]} == {"silent.wav", "quiet.wav"}
@@ -92,13 +93,25 @@ def test_text_to_image(runner, mixed) -> None:
 def test_long_file_windows_have_spans(runner, mixed) -> None:
     media, _, db = mixed
     long_path = str(media / "sounds" / "long.wav")
-    hits = _results(runner, db, "seven", "--where", f"path = '{long_path}'", "-k", "20")
+    hits = _results(runner, db, "seven", "--where", f"path = '{long_path}'", "-k", "20", "--no-group")
     spans = sorted((h["start_s"], h["end_s"]) for h in hits)
     duration = sf.info(long_path).duration
     assert len(spans) >= 4
     assert spans[0][0] == 0.0 and abs(spans[-1][1] - duration) < 1e-3
     assert all(0 <= s < e <= duration + 1e-6 for s, e in spans)
     assert all(b[0] <= a[1] for a, b in zip(spans, spans[1:]))  # windows overlap or touch: full coverage
+
+
+def test_a_files_windows_are_one_hit_with_its_spans(runner, mixed) -> None:
+    media, _, db = mixed
+    long_path = str(media / "sounds" / "long.wav")
+    (hit,) = _results(runner, db, "seven", "--where", f"path = '{long_path}'", "-k", "20")
+    others = hit["other_spans"]
+    assert len(others) >= 3 and all(o["score"] <= hit["score"] for o in others)
+    table = runner.invoke(app, ["query", "seven", "--where", f"path = '{long_path}'", "--db", str(db)])
+    lines = table.stdout.splitlines()
+    assert lines[0].endswith(f"{long_path} @ 00:{hit['start_s']:04.1f}–00:{hit['end_s']:04.1f}"), lines[0]
+    assert "also @ " in lines[1] and lines[-1].strip().endswith("more in this file")
 
 
 def test_classify_json_images_and_audio(runner, mixed, data_dir: Path, tmp_path: Path) -> None:

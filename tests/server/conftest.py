@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from retrieval import Engine
+from retrieval import Engine, IndexSettings
 from server.app import create_app
 from server.settings import ServerSettings
 from tests.media.test_exif import exif_photo
@@ -94,7 +94,7 @@ def served_index(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Se
     _copy_media(data_dir, media)
     captions = _write_captions(data_dir, root / "captions.csv")
     db = root / "db"
-    Engine(db).index([media], captions=[captions])
+    Engine(db).index([media], IndexSettings(transcribe=False), captions=[captions])
     return ServedIndex(db, media, captions, media / "planted" / "coins.png")
 
 

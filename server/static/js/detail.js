@@ -1,13 +1,22 @@
 // The detail dialog: larger preview, file facts, catalog fields, links.
 import * as api from './api.js';
 import { $, basename, el, formatBytes, formatEpoch } from './dom.js';
+import { clock } from './results.js';
 
 function largePreview(row, mediaUrl) {
   if (row.modality === 'text') return el('blockquote', { class: 'big-text' }, row.text || '');
   if (row.modality === 'audio') {
     const start = row.start_s || 0;
     const audio = el('audio', { controls: true, autoplay: true, src: `${mediaUrl}#t=${start}` });
-    return el('div', { class: 'big-audio' }, el('img', { src: api.thumbnailUrl(row.id), alt: '' }), audio);
+    const words = row.kind === 'transcript' ? el('blockquote', { class: 'transcript' }, row.text || '') : null;
+    return el('div', { class: 'big-audio' }, el('img', { src: api.thumbnailUrl(row.id), alt: '' }), audio, words);
+  }
+  if (row.modality === 'video' && mediaUrl) { // plays from the span's start (the server answers range requests)
+    const start = row.start_s || 0;
+    const video = el('video', { class: 'big-video', controls: true, autoplay: true, playsinline: true,
+      poster: api.thumbnailUrl(row.id), src: `${mediaUrl}#t=${start}`, 'data-start': start });
+    video.addEventListener('loadedmetadata', () => { if (video.currentTime < start) video.currentTime = start; });
+    return video;
   }
   return el('img', { class: 'big-image', src: mediaUrl || api.thumbnailUrl(row.id), alt: basename(row.path) });
 }
@@ -31,7 +40,8 @@ export async function openDetail(hit, { onSimilar }) {
   }
   const { item: row, file } = detail;
   const dims = file.width && file.height ? `${file.width} × ${file.height}` : null;
-  const clip = row.modality === 'audio' ? `${(row.start_s || 0).toFixed(2)}–${(row.end_s || 0).toFixed(2)} s` : null;
+  const clip = row.modality === 'audio' ? `${(row.start_s || 0).toFixed(2)}–${(row.end_s || 0).toFixed(2)} s`
+    : row.modality === 'video' ? `${clock(row.start_s)}–${clock(row.end_s)} (${row.kind})` : null;
   body.replaceChildren(
     el('div', { class: 'detail' },
       el('div', { class: 'detail-preview' }, largePreview(row, detail.media_url)),

@@ -18,14 +18,25 @@ function preview(hit) {
     alt: basename(hit.path), width: 256, height: 256 });
 }
 
+/** Seconds as mm:ss.s (h:mm:ss.s from an hour on), as `mmsearch query` prints a span. */
+export function clock(seconds) {
+  const t = Math.max(0, Math.round((seconds || 0) * 10) / 10);
+  const [h, m] = [Math.floor(t / 3600), Math.floor((t % 3600) / 60)];
+  const s = (t % 60).toFixed(1).padStart(4, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${String(m).padStart(2, '0')}:${s}`;
+}
+
 export function card(hit, index, { onOpen, onSimilar }) {
   const title = hit.modality === 'text' ? (hit.ref || basename(hit.path)) : basename(hit.path);
-  const sub = hit.modality === 'text' ? 'caption' : parentName(hit.path);
+  const sub = hit.modality === 'text' ? 'caption'
+    : hit.modality === 'video' ? `${clock(hit.start_s)}–${clock(hit.end_s)} · ${parentName(hit.path)}` : parentName(hit.path);
   const node = el('li', { class: `card ${hit.modality}`, tabindex: 0, dataset: { index, id: hit.id, score: hit.score },
     'aria-label': `${title}, score ${hit.score.toFixed(3)}` },
   el('div', { class: 'media' }, preview(hit), el('span', { class: 'score' }, hit.score.toFixed(3)),
     el('span', { class: `badge ${hit.modality}` }, hit.modality)),
   hit.modality === 'audio' ? audioPlayer(hit) : null,
+  hit.kind === 'transcript' ? el('p', { class: 'transcript', title: `${clock(hit.start_s)}–${clock(hit.end_s)}` },
+    `${clock(hit.start_s)} “${hit.text || ''}”`) : null, // the words said; the player starts at start_s
   el('div', { class: 'meta' },
     el('div', { class: 'names' }, el('span', { class: 'title', title: hit.path }, title), el('span', { class: 'sub' }, sub)),
     el('button', { type: 'button', class: 'similar', title: 'More like this',

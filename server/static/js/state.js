@@ -5,7 +5,7 @@ const KEYS = ['q', 'similar', 'modality', 'min', 'folder', 'type', 'from', 'to',
 export function readUrl() {
   const p = new URLSearchParams(location.search);
   const s = Object.fromEntries(KEYS.map((k) => [k, p.get(k) || '']));
-  s.modality = ['image', 'audio', 'text'].includes(s.modality) ? s.modality : 'all';
+  s.modality = ['image', 'audio', 'video', 'text'].includes(s.modality) ? s.modality : 'all';
   s.min = Math.max(0, Math.min(1, parseFloat(s.min) || 0));
   return s;
 }

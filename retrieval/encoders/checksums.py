@@ -1,0 +1,48 @@
+"""sha256 checks of weight files before they are loaded: a truncated or altered file is refused with one
+line, never turned into a silently different model.
+
+Shipped weights are checked against the digests recorded here (a recipe that rebuilds them updates
+SHIPPED); weights mmsearch writes (fine-tunes) get a `<file>.sha256` beside them, checked the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from indexes.atomic import atomic_write_text
+from retrieval.errors import EncoderNotFoundError
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+SHIPPED = {
+    "lite/lite-v1.safetensors": "53cc58fd901b201c8793340db413e6386ed8b62e4d6e1c7c22d77f662e91f174",
+    "audio/model.safetensors": "28a097c8120dadb399ace007c8e65fc2f71899707bb8fd10ab9ca00d6bedd718",
+}
+"""Path under retrieval/models/ -> sha256 of the file as shipped."""
+SUFFIX = ".sha256"
+
+
+def check_weights(path: Path) -> None:
+    """Raise EncoderNotFoundError unless `path` matches its recorded sha256 (a file with no record passes)."""
+    path = Path(path)
+    try:
+        shipped = SHIPPED.get(path.resolve().relative_to(MODELS_DIR).as_posix())
+    except ValueError:
+        shipped = None
+    sidecar = path.with_name(path.name + SUFFIX)
+    expected = shipped or (sidecar.read_text().strip() if sidecar.is_file() else None)
+    if expected is None:
+        return
+    if not path.is_file() or _sha256(path) != expected:
+        fix = "reinstall mmsearch" if shipped else "run the fine-tune again"
+        raise EncoderNotFoundError(f"weights {path} do not match their recorded sha256 (truncated or altered); {fix}")
+
+
+def record_weights(path: Path) -> None:
+    """Write `<path>.sha256` for weights mmsearch just saved, so that later loads can check them."""
+    atomic_write_text(path.with_name(path.name + SUFFIX), _sha256(path) + "\n")
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
