@@ -3,11 +3,15 @@
 DuckDB's own lock is taken per connection, so two indexing runs would interleave their batches
 (and both insert a file neither had seen at its start). Holding this lock for the whole run makes
 a second writer stop at once with one line naming the process that writes; readers never take it.
+It is a POSIX record lock (`lockf`), owned by the process alone: decode workers forked from an
+indexing run do not inherit it, so a killed run's lock goes with it even while its orphaned
+workers are still winding down.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
@@ -35,8 +39,10 @@ def writing(folder: Path) -> Iterator[None]:
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             raise IndexLockedError(
                 f"another mmsearch (pid {holder}) is writing to the index at {lock.parent}; run this again when it ends"

@@ -54,31 +54,18 @@ def run_index(
     save the FAISS file (`index_type`: 'auto' or a factory string) at `vectors_path`; holds the index's
     writer lock throughout (a second writer gets IndexLockedError)."""
     with writing(catalog.path.parent):
-        return _run(catalog, encoder, roots, texts, vectors_path, index_type, settings, progress)
-
-
-def _run(
-    catalog: Catalog,
-    encoder: Encoder,
-    roots: Sequence[Path],
-    texts: Sequence[FileFacts],
-    vectors_path: Path,
-    index_type: str,
-    settings: IndexSettings,
-    progress: ProgressCallback | None,
-) -> IndexReport:
-    started = time.perf_counter()
-    report = IndexReport()
-    files = [*(scan_for(encoder, roots, report) if roots else []), *texts]
-    job = plan(catalog, [str(r) for r in roots] + [t.path for t in texts], files, report)
-    writer = CatalogWriter(catalog, encoder.model_id, job, report)
-    loaded = _counted(load_files(job.to_load, encoder, settings), len(job.to_load), report, progress)
-    for batch in _batches(loaded, settings.batch_size):
-        writer.commit(batch, encode_files(encoder, batch, settings.batch_size))
-    report.removed = catalog.delete_paths(sorted(job.missing))
-    sync_store(catalog, vectors_path, index_type, save=True)
-    report.seconds = time.perf_counter() - started
-    return report
+        started = time.perf_counter()
+        report = IndexReport()
+        files = [*(scan_for(encoder, roots, report) if roots else []), *texts]
+        job = plan(catalog, [str(r) for r in roots] + [t.path for t in texts], files, report)
+        writer = CatalogWriter(catalog, encoder.model_id, job, report)
+        loaded = _counted(load_files(job.to_load, encoder, settings), len(job.to_load), report, progress)
+        for batch in _batches(loaded, settings.batch_size):
+            writer.commit(batch, encode_files(encoder, batch, settings.batch_size))
+        report.removed = catalog.delete_paths(sorted(job.missing))
+        sync_store(catalog, vectors_path, index_type, save=True)
+        report.seconds = time.perf_counter() - started
+        return report
 
 
 def _counted(

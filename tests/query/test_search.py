@@ -82,7 +82,7 @@ def test_empty_index_and_bad_input(filled) -> None:
     with pytest.raises(FilterError):
         search_vector(catalog, store, vectors[0], SearchSettings(where="nonsense_column > 1"))
     with pytest.raises(ValueError, match="unknown modality"):
-        combined_predicate(SearchSettings(modality="video"))  # type: ignore[arg-type]
+        combined_predicate(SearchSettings(modality="movie"))  # type: ignore[arg-type]
     assert combined_predicate(SearchSettings(where="size > 1", modality="text")) == "(size > 1) AND modality = 'text'"
 
 
