@@ -113,7 +113,12 @@ class FileLoader:
             from retrieval.speech.transcriber import transcriber
 
             waves = [_speech_wave(f.facts) for f in heard]
-            for file, segments in zip(heard, transcriber(self.speech).transcribe_many(waves)):
+            try:
+                transcripts = transcriber(self.speech).transcribe_many(waves)
+            except Exception as err:  # a recogniser failure costs these files their transcripts, not the run
+                log.warning("no transcripts for %d files (%s): %s", len(heard), type(err).__name__, err)
+                return loaded
+            for file, segments in zip(heard, transcripts):
                 texts, fields = transcript_items(segments, file.facts.path)
                 facts = {k: file.item_fields[0].get(k) for k in FILE_FIELDS}  # a video's duration, codec...
                 file.inputs += texts

@@ -13,6 +13,7 @@ Many short clips go through `transcribe_many`, which batches their spans into on
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import re
@@ -177,9 +178,14 @@ class Transcriber:
             batch_size=self.options.batch_size,
             hotwords=hotwords,
         )
-        span_of = {int(a / SAMPLE_RATE * FRAMES_PER_S): n for n, (a, _b) in enumerate(spans)}
+        # a segment's `seek` is its clip's start frame, computed by faster-whisper through a float round
+        # trip that can land one frame low: the span is the last one starting at or before seek + 1
+        starts = [int(a / SAMPLE_RATE * FRAMES_PER_S) for a, _b in spans]
         return [
-            (span_of[s.seek], Segment(round(s.start, 3), round(s.end, 3), s.text.strip(), info.language))
+            (
+                max(0, bisect.bisect_right(starts, s.seek + 1) - 1),
+                Segment(round(s.start, 3), round(s.end, 3), s.text.strip(), info.language),
+            )
             for s in found
             if plausible(s.text, s.no_speech_prob, s.avg_logprob, s.compression_ratio)
         ]
