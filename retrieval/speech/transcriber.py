@@ -80,13 +80,6 @@ def transcribe(samples_16k_mono: np.ndarray, options: SpeechOptions = SpeechOpti
     return list(transcriber(options).stream(samples_16k_mono))
 
 
-def transcribe_file(path: str, options: SpeechOptions = SpeechOptions()) -> list[Segment]:
-    """Transcript segments of an audio file (any format `retrieval.media.audio.load_audio` reads)."""
-    from retrieval.media.audio import load_audio
-
-    return transcribe(load_audio(path, SAMPLE_RATE), options)
-
-
 def transcriber(options: SpeechOptions) -> "Transcriber":
     """The process-wide transcriber for `options` (each DataLoader worker loads its own model once);
     MissingDependencyError without the speech extra."""
