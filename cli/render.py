@@ -91,6 +91,11 @@ def index_report(report: "IndexReport") -> None:
         f"unchanged {report.unchanged}, moved {report.moved}, duplicates {report.duplicates}, "
         f"removed {report.removed}, skipped {report.skipped} ({report.items} vectors written)"
     )
+    if report.links_skipped:
+        from retrieval.media.scan import LINK_SKIPS
+
+        why = ", ".join(f"{n} {LINK_SKIPS.get(k, k)}" for k, n in sorted(report.links_skipped.items()))
+        typer.echo(f"links skipped: {why}")
     for _path, reason in report.failures:
         typer.echo(f"skipped: {reason}", err=True)
 

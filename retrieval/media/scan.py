@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
+from typing import Protocol
 
 from retrieval.errors import MmsearchError
 from retrieval.types import Modality
@@ -26,8 +27,12 @@ class FileFacts:
     mtime: float
 
 
-SkipCallback = Callable[[str, str], None]
-"""Receives (path, one-line reason) for an entry the scan leaves out."""
+class SkipCallback(Protocol):
+    """Receives (path, one-line reason) for an entry the scan leaves out; `link` names why, for a link."""
+
+    def __call__(self, path: str, reason: str, link: str | None = None) -> None: ...
+
+
 UNDECODED_PHOTOS = {
     ".heic": "HEIC",
     ".heif": "HEIF",
@@ -35,6 +40,13 @@ UNDECODED_PHOTOS = {
     **dict.fromkeys((".cr2", ".cr3", ".nef", ".arw", ".dng", ".orf", ".rw2", ".raf"), "RAW"),
 }
 """Photo formats people index by mistake, with no decoder installed: reported instead of ignored."""
+LINK_SKIPS = {
+    "broken": "broken or looping",
+    "outside": "leaving the indexed folders",
+    "folder": "to folders",
+    "loop": "back into a folder already indexed",
+}
+"""Why a link was skipped (the `link` a SkipCallback gets) -> how the summary says it."""
 
 
 def modality_of(path: str | Path) -> Modality | None:
@@ -73,71 +85,106 @@ def text_facts(paths: Iterable[str | Path]) -> list[FileFacts]:
 
 
 def scan(
-    roots: Iterable[Path], modalities: frozenset[Modality], on_skip: SkipCallback | None = None
+    roots: Iterable[Path],
+    modalities: frozenset[Modality],
+    on_skip: SkipCallback | None = None,
+    follow_links: bool = False,
 ) -> Iterator[FileFacts]:
     """Supported files under `roots` (recursive, sorted, hidden entries skipped), each real file once.
 
-    A symbolic link is never followed out of the roots, nor into a folder: a link to a file inside a
-    root is that file (indexed once, under the path the walk finds it by), any other link, a FIFO, socket or device
-    and a photo format without a decoder are left out, each reported as `on_skip(path, reason)`.
+    A link to a file inside a root is that file (indexed once, under the path the walk finds it by).
+    Links leaving the roots are followed only with `follow_links`: a file link is indexed under the
+    link's path, a folder link is walked, except one leading back into a folder already walked (a loop).
+    Every link left out, a FIFO, socket or device and a photo format without a decoder are reported
+    as `on_skip(path, reason)`, links with the LINK_SKIPS key saying why.
     """
-    roots = list(roots)
-    skip = on_skip or _ignore
-    inside = [(str(r), os.path.realpath(r)) for r in roots]
-    seen: set[str] = set()
-    for root in roots:
-        if not root.is_dir():
-            facts = _facts(root, modalities, [(str(root), os.path.realpath(root))], skip)
-            if facts and facts.path not in seen:
-                seen.add(facts.path)
-                yield facts
-            continue
-        for folder, dirnames, filenames in os.walk(root):
-            kept = []
-            for name in sorted(d for d in dirnames if not d.startswith(".")):
-                if os.path.islink(os.path.join(folder, name)):
-                    skip(os.path.join(folder, name), f"{os.path.join(folder, name)}: link to a folder, not followed")
-                else:
-                    kept.append(name)
-            dirnames[:] = kept
+    walk = _Walk(list(roots), modalities, on_skip or _ignore, follow_links)
+    for root in walk.roots:
+        yield from walk.folder(root) if root.is_dir() else walk.file(root, [(str(root), os.path.realpath(root))])
+
+
+@dataclass
+class _Walk:
+    roots: list[Path]
+    modalities: frozenset[Modality]
+    skip: SkipCallback
+    follow_links: bool
+    inside: list[tuple[str, str]] = field(default_factory=list)
+    """(root as given, its real path) for every root: links into them lead to files the walk finds anyway."""
+    walked: list[str] = field(default_factory=list)
+    """Real paths of the folders walked or to be walked (the roots, followed folder links)."""
+    seen: set[str] = field(default_factory=set)
+    """Real paths of the files yielded."""
+
+    def __post_init__(self) -> None:
+        self.inside = [(str(r), os.path.realpath(r)) for r in self.roots]
+        self.walked = [real for _, real in self.inside]
+
+    def folder(self, top: Path) -> Iterator[FileFacts]:
+        for folder, dirnames, filenames in os.walk(top):
+            links = [n for n in sorted(dirnames) if not n.startswith(".") and os.path.islink(os.path.join(folder, n))]
+            dirnames[:] = sorted(n for n in dirnames if not n.startswith(".") and n not in links)
             for name in sorted(filenames):
                 if not name.startswith("."):
-                    facts = _facts(Path(folder) / name, modalities, inside, skip)
-                    if facts and facts.path not in seen:
-                        seen.add(facts.path)
-                        yield facts
+                    yield from self.file(Path(folder) / name, self.inside)
+            for name in links:
+                yield from self.folder_link(Path(folder) / name)
 
-
-def _facts(
-    path: Path, modalities: frozenset[Modality], inside: list[tuple[str, str]], skip: SkipCallback
-) -> FileFacts | None:
-    modality = modality_of(path)
-    if modality is None or modality not in modalities:
-        if path.suffix.lower() in UNDECODED_PHOTOS:
-            skip(str(path), f"{path}: {UNDECODED_PHOTOS[path.suffix.lower()]} photos need a decoder mmsearch lacks")
-        return None
-    if path.is_symlink():
-        if not path.exists():
-            skip(str(path), f"{path}: broken link (its target is missing, or links loop)")
-            return None
+    def folder_link(self, path: Path) -> Iterator[FileFacts]:
+        if not self.follow_links:
+            self.skip(str(path), f"{path}: link to a folder, not followed (--follow-links follows it)", "folder")
+            return
         real = os.path.realpath(path)
-        top = next((t for t in inside if real == t[1] or real.startswith(t[1].rstrip("/") + "/")), None)
-        if top is None:
-            skip(str(path), f"{path}: link to {real}, outside the indexed folders (index that folder too)")
+        if _within(os.path.realpath(path.parent), real):
+            self.skip(str(path), f"{path}: link back into {real}, a folder it lies in (a loop), not followed", "loop")
+        elif any(_within(real, done) for done in self.walked):
+            self.skip(str(path), f"{path}: link to {real}, a folder indexed already (a loop), not followed", "loop")
+        else:
+            self.walked.append(real)
+            yield from self.folder(path)
+
+    def file(self, path: Path, inside: list[tuple[str, str]]) -> Iterator[FileFacts]:
+        facts = self.facts(path, inside)
+        if facts is not None and (real := os.path.realpath(facts.path)) not in self.seen:
+            self.seen.add(real)
+            yield facts
+
+    def facts(self, path: Path, inside: list[tuple[str, str]]) -> FileFacts | None:
+        modality = modality_of(path)
+        if modality is None or modality not in self.modalities:
+            if path.suffix.lower() in UNDECODED_PHOTOS:
+                kind = UNDECODED_PHOTOS[path.suffix.lower()]
+                self.skip(str(path), f"{path}: {kind} photos need a decoder mmsearch lacks")
             return None
-        path = Path(os.path.normpath(os.path.join(top[0], os.path.relpath(real, top[1]))))  # the target as scanned
-    try:
-        stat = path.stat()
-    except OSError as err:
-        skip(str(path), f"{path}: {err.strerror or err} (broken link or vanished file)")
-        return None
-    if not S_ISREG(stat.st_mode):
-        skip(str(path), f"{path}: not a regular file ({_file_type(stat.st_mode)})")
-        return None
-    return FileFacts(str(path), modality, stat.st_size, stat.st_mtime)
+        if path.is_symlink():
+            if not path.exists():
+                self.skip(str(path), f"{path}: broken link (its target is missing, or links loop)", "broken")
+                return None
+            real = os.path.realpath(path)
+            top = next((t for t in inside if _within(real, t[1])), None)
+            if top is not None:  # the target as scanned
+                path = Path(os.path.normpath(os.path.join(top[0], os.path.relpath(real, top[1]))))
+            elif not self.follow_links:
+                reason = f"{path}: link to {real}, outside the indexed folders (--follow-links follows it)"
+                self.skip(str(path), reason, "outside")
+                return None
+        try:
+            stat = path.stat()
+        except OSError as err:
+            self.skip(str(path), f"{path}: {err.strerror or err} (broken link or vanished file)")
+            return None
+        if not S_ISREG(stat.st_mode):
+            self.skip(str(path), f"{path}: not a regular file ({_file_type(stat.st_mode)})")
+            return None
+        return FileFacts(str(path), modality, stat.st_size, stat.st_mtime)
 
 
-def _ignore(_path: str, _reason: str) -> None:
+def _within(path: str, folder: str) -> bool:
+    """Whether real path `path` is `folder` or lies under it."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _ignore(path: str, reason: str, link: str | None = None) -> None:
     return None
 
 

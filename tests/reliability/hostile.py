@@ -36,14 +36,22 @@ def oriented_jpeg(upright: np.ndarray, orientation: int, out: Path) -> Path:
 
 def png_bomb(out: Path, width: int = 20_000, height: int = 10_000) -> Path:
     """A valid 1-bit PNG of width x height (200 MP) whose compressed data is a few kB."""
+    return _blank_png(out, width, height, depth=1, colour=0, row=b"\x00" * (1 + (width + 7) // 8))
 
+
+def slow_png(out: Path, width: int = 6_000, height: int = 6_000) -> Path:
+    """A black RGB PNG (36 MP, about 120 kB) whose every row is Paeth-filtered: the slowest filter to undo,
+    so it decodes for about a second on a quiet core (and takes 144 MB)."""
+    return _blank_png(out, width, height, depth=8, colour=2, row=b"\x04" + b"\x00" * (3 * width))
+
+
+def _blank_png(out: Path, width: int, height: int, depth: int, colour: int, row: bytes) -> Path:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    row = b"\x00" * (1 + (width + 7) // 8)
     packer = zlib.compressobj(9)
     data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
     out.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
     return out
 
@@ -82,3 +90,48 @@ def special_files(folder: Path) -> list[Path]:
     server.close()
     os.mknod(device, 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero: a read of it never ends
     return [fifo, sock, device]
+
+
+def cmyk_of(rgb: np.ndarray) -> np.ndarray:
+    """Ink amounts (C, M, Y, K; 0 = none) of `rgb` with half its grey taken by black, so K carries content."""
+    rgb = rgb.astype(np.int16)
+    black = (255 - rgb.max(axis=-1, keepdims=True)) // 2
+    return np.concatenate([255 - rgb - black, black], axis=-1).astype(np.uint8)
+
+
+def ycck_jpeg(rgb: np.ndarray, out: Path, quality: int = 95) -> Path:
+    """An Adobe YCCK JPEG of `rgb` (as the inks of `cmyk_of`), which Pillow cannot write itself.
+
+    A YCCK decoder turns components (Y, Cb, Cr) into R, G, B and outputs C = 255 - R (Adobe stores
+    inks inverted), K as stored. So the components to store are the JFIF YCbCr of the inks (C, M, Y) and
+    255 - K. Pillow writes CMYK JPEGs inverted (stored = 255 - value) with an Adobe APP14 marker whose
+    transform is 0 (CMYK): saving 255 - those components as "CMYK" and setting the transform to 2 makes
+    the file YCCK, coefficients and all.
+    """
+    inks = cmyk_of(rgb).astype(np.float64)
+    c, m, y = inks[..., 0], inks[..., 1], inks[..., 2]
+    luma = 0.299 * c + 0.587 * m + 0.114 * y
+    stored = np.stack(
+        [luma, 128 + (y - luma) / 1.772, 128 + (c - luma) / 1.402, 255 - inks[..., 3]], axis=-1
+    )  # JFIF: Cb = 128 + (B - Y) / 1.772, Cr = 128 + (R - Y) / 1.402
+    pixels = (255 - np.clip(np.rint(stored), 0, 255)).astype(np.uint8)
+    Image.fromarray(pixels, "CMYK").save(out, quality=quality)
+    data = bytearray(out.read_bytes())
+    adobe = data.index(b"\xff\xee\x00\x0eAdobe")  # APP14, length 14
+    assert data[adobe + 15] == 0, "Pillow no longer writes CMYK with transform 0"
+    data[adobe + 15] = 2  # after FF EE, length, "Adobe", version, flags0, flags1: the transform byte
+    out.write_bytes(bytes(data))
+    return out
+
+
+def long_wav(out: Path, seconds: int, rate: int = 16_000, tone_every_s: int = 60) -> Path:
+    """A 16-bit mono WAV of `seconds` (a whole number of minutes): silence with one second of a 440 Hz tone
+    at the start of every minute, written a minute at a time (2 hours: 230 MB in about 4 s)."""
+    import soundfile as sf
+
+    minute = np.zeros(rate * tone_every_s, np.float32)
+    minute[:rate] = 0.5 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)
+    with sf.SoundFile(out, "w", samplerate=rate, channels=1, subtype="PCM_16") as handle:
+        for _ in range(seconds // tone_every_s):
+            handle.write(minute)
+    return out

