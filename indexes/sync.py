@@ -51,7 +51,7 @@ def _sync(catalog: Catalog, path: Path, requested: str, save: bool) -> FaissStor
     store = FaissStore.load(path)
     if store and store.generation == meta.generation and store.index_type == wanted and store.count == len(ids):
         return store
-    if store and store.index_type == wanted and store.dim == meta.dim:
+    if store and store.index_type == wanted and store.dim == meta.dim and not _on_disk(store):
         _apply_diff(catalog, store, ids)
     else:
         log.info("building %s index over %d vectors", wanted, len(ids))
@@ -63,6 +63,13 @@ def _sync(catalog: Catalog, path: Path, requested: str, save: bool) -> FaissStor
         if wanted != meta.index_type:
             catalog.set_index_type(wanted)
     return store
+
+
+def _on_disk(store: FaissStore) -> bool:
+    """Lists on disk are rebuilt, never edited in place (the index file in use maps them)."""
+    from indexes.ondisk import is_on_disk
+
+    return is_on_disk(store.index)
 
 
 def _apply_diff(catalog: Catalog, store: FaissStore, ids: np.ndarray) -> None:
