@@ -4,21 +4,25 @@
     .venv/bin/python -m benchmarks.speech asterisk [--model base]
     .venv/bin/python -m benchmarks.speech speed [--minutes 10]
     .venv/bin/python -m benchmarks.speech memory [--minutes 60] [--model tiny.en]
+    .venv/bin/python -m benchmarks.speech queries
 
 `fsdd`: zero-shot digits per speaker, the audio tower alone vs fused with the transcript's evidence
 (`retrieval.speech.evidence`), and the recogniser's word error rate (no hot words). `asterisk`: text->audio
 R@1 over the held-out 20 % of the Asterisk prompts (recipes/audio/data.py's split), indexed without and
-with transcripts, and the word error rate there. `speed`: a recording of Asterisk prompts joined with
-pauses (built here, never stored) transcribed by tiny.en and base, plus short FSDD clips per second.
-`memory`: peak RSS of `mmsearch transcribe` on a long recording (the 10-minute one repeated). Every run
-prints `uptime` (the machine is shared).
+with transcripts, each with the queries as typed and as searches embed them (`query_text`), and the word
+error rate there, short clips packed into shared windows and each alone. `speed`: a recording of Asterisk
+prompts joined with pauses (built here, never stored) transcribed by tiny.en and base, plus short FSDD clips
+per second, packed (as the index's load stage) and each alone, and how many got the same words both ways.
+`memory`: peak RSS of `mmsearch index` (audio windows and transcripts) of a long recording (the 10-minute
+one repeated). `queries`: Flickr text->image recall with the captions as typed and as
+`query_text` normalises them (the check that non-speech queries lose nothing). Every run prints `uptime`
+(the machine is shared).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,8 +34,10 @@ import numpy as np
 
 from recipes.audio.data import asterisk_clips, clean_transcript, fsdd_clips, text_key
 from recipes.audio.prompts import DIGIT_WORDS
+from retrieval.ingest.load import LOAD_BATCH
 from retrieval.media.audio import load_audio
 from retrieval.media.text import read_rows
+from retrieval.query.embed import query_text
 from retrieval.speech.normalize import search_text
 from retrieval.speech.transcriber import SAMPLE_RATE, SpeechOptions, Transcriber
 
@@ -132,18 +138,31 @@ def asterisk(data: Path, model: str) -> None:
             started = time.perf_counter()
             engine.index([folder], settings)
             seconds = time.perf_counter() - started
-            hits = 0
-            for clip in held:
-                top = engine.search(texts[str(clip.path.resolve())], k=1, modality="audio", lang="en")
-                hits += bool(top) and keys[Path(top[0].path).name] == clip.key
+            recall = {}
+            for form in ("typed", "normalised"):
+                hits = 0
+                for clip in held:
+                    query = texts[str(clip.path.resolve())]
+                    as_typed = engine.encoder.encode_texts_in([query], "en")[0]
+                    top = engine.search(query if form == "normalised" else as_typed, k=1, modality="audio", lang="en")
+                    hits += bool(top) and keys[Path(top[0].path).name] == clip.key
+                recall[form] = f"{hits / len(held):.3f}"
             print(
-                f"transcripts={transcribe}: R@1 {hits / len(held):.3f} over {len(held)} prompts, index {seconds:.1f} s"
+                f"transcripts={transcribe}: R@1 {recall['normalised']} (queries as typed: {recall['typed']}) over "
+                f"{len(held)} prompts, index {seconds:.1f} s; {uptime()}",
+                flush=True,
             )
         engine = Transcriber(SpeechOptions(model=model, language="en"))
-        heard = engine.transcribe_many([load_audio(c.path, SAMPLE_RATE) for c in held])
-        pairs = [(texts[str(c.path.resolve())], " ".join(s.text for s in segs)) for c, segs in zip(held, heard)]
-        exact = sum(text_key(r) == text_key(h) for r, h in pairs)
-        print(f"model {model}: WER {wer(pairs):.3f}, exact {exact}/{len(pairs)}; {uptime()}")
+        waves = [load_audio(c.path, SAMPLE_RATE) for c in held]
+        for pack in (True, False):
+            heard = [
+                s
+                for i in range(0, len(waves), LOAD_BATCH)
+                for s in engine.transcribe_many(waves[i : i + LOAD_BATCH], pack=pack)
+            ]
+            pairs = [(texts[str(c.path.resolve())], " ".join(s.text for s in segs)) for c, segs in zip(held, heard)]
+            exact = sum(text_key(r) == text_key(h) for r, h in pairs)
+            print(f"model {model}, packed={pack}: WER {wer(pairs):.3f}, exact {exact}/{len(pairs)}; {uptime()}")
 
 
 def long_recording(data: Path, minutes: float) -> np.ndarray:
@@ -175,49 +194,120 @@ def speed(data: Path, minutes: float) -> None:
             f"{len(segments)} segments); before: {load}; after: {uptime()}",
             flush=True,
         )
-        started, cpu = time.perf_counter(), time.process_time()
-        for i in range(0, len(fsdd_waves), 8):  # as the index's load stage: 8 files per batch
-            engine.transcribe_many(fsdd_waves[i : i + 8])
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-        print(f"{model}: {cpu:.1f} CPU s, {2 * len(fsdd_waves) / cpu:.2f} clips/s on 2 free cores")
-        print(f"{model}: {len(fsdd_waves) / seconds:.2f} FSDD clips/s; {uptime()}", flush=True)
+        heard = {}
+        for pack in (True, False):
+            started, cpu = time.perf_counter(), time.process_time()
+            heard[pack] = [  # as the index's load stage: LOAD_BATCH files per call
+                s
+                for i in range(0, len(fsdd_waves), LOAD_BATCH)
+                for s in engine.transcribe_many(fsdd_waves[i : i + LOAD_BATCH], pack=pack)
+            ]
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            print(
+                f"{model}, packed={pack}: {len(fsdd_waves) / seconds:.2f} FSDD clips/s ({seconds:.1f} s, "
+                f"{LOAD_BATCH} per call), {cpu:.1f} CPU s = {2 * len(fsdd_waves) / cpu:.2f} clips/s on 2 free cores; "
+                f"{uptime()}",
+                flush=True,
+            )
+        same = sum(_words(a) == _words(b) for a, b in zip(heard[True], heard[False]))
+        print(f"{model}: {same}/{len(fsdd_waves)} clips got the same words packed and alone", flush=True)
+
+
+def _words(segments: list) -> str:
+    return search_text(" ".join(s.text for s in segments))
 
 
 def memory(data: Path, minutes: float, model: str) -> None:
+    """Peak RSS of `mmsearch index` of one file of `minutes` (the 10-minute recording written again and again,
+    never held whole here), without and with transcripts (what transcription adds)."""
     import soundfile as sf
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "long.wav"
+        folder = Path(tmp) / "long"
+        folder.mkdir()
         ten = long_recording(data, 10)
-        with sf.SoundFile(str(path), "w", SAMPLE_RATE, 1, "PCM_16") as out:
+        with sf.SoundFile(str(folder / "long.wav"), "w", SAMPLE_RATE, 1, "PCM_16") as out:
             for _ in range(int(minutes // 10)):
                 out.write(ten)
-        print(uptime())
-        started = time.perf_counter()
-        command = [
-            str(REPO / ".venv/bin/mmsearch"),
-            "transcribe",
-            str(path),
-            "--speech-model",
-            model,
-            "--language",
-            "en",
-            "--format",
-            "json",
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        seconds = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        count = len(json.loads(done.stdout)["segments"])
-        print(
-            f"{minutes:.0f} min, {model}: peak RSS {peak:.0f} MB, {seconds:.0f} s "
-            f"({minutes * 60 / seconds:.1f}x real time), {count} segments; {uptime()}"
-        )
+        del ten
+        command = [str(REPO / ".venv/bin/mmsearch"), "index", str(folder), "--json"]
+        speech = ["--speech-model", model, "--language", "en"]
+        for name, extra in (("audio windows only", ["--no-transcribe"]), ("windows and transcripts", speech)):
+            print(uptime(), flush=True)
+            started = time.perf_counter()
+            done, peak, own = _peak_rss([*command, "--db", str(Path(tmp) / name.replace(" ", "-")), *extra])
+            seconds = time.perf_counter() - started
+            print(
+                f"index of a {minutes:.0f} min file, {name} ({model}): peak RSS {peak:.0f} MB (its processes "
+                f"together), each process's peak {', '.join(f'{mb:.0f}' for mb in own[:4])} MB, {seconds:.0f} s "
+                f"({minutes * 60 / seconds:.1f}x real time), {json.loads(done)['new']} new file; {uptime()}",
+                flush=True,
+            )
+
+
+def _peak_rss(command: list[str]) -> tuple[str, float, list[float]]:
+    """Run `command`: its stdout, the peak of the summed RSS of it and its descendants (its decode workers;
+    pages a forked worker shares are counted twice) sampled every 0.2 s from /proc, and each process's own
+    peak (VmHWM), all in MB."""
+    with tempfile.TemporaryFile("w+") as out:
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, text=True)
+        peak, own = 0.0, dict[int, float]()
+        while child.poll() is None:
+            pids = _tree(child.pid)
+            peak = max(peak, sum(_status_mb(pid, "VmRSS") for pid in pids))
+            own.update({pid: max(own.get(pid, 0.0), _status_mb(pid, "VmHWM")) for pid in pids})
+            time.sleep(0.2)
+        if child.returncode:
+            raise SystemExit(f"{command[1]} failed with exit code {child.returncode}")
+        out.seek(0)
+        return out.read(), peak, sorted(own.values(), reverse=True)
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in task.read_text().split()]
+            except OSError:
+                continue
+    return pids
+
+
+def _status_mb(pid: int, field: str) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((row for row in status.splitlines() if row.startswith(f"{field}:")), f"{field}: 0 kB")
+    return int(line.split()[1]) / 1024
+
+
+def queries(data: Path) -> None:
+    """Flickr text->image recall, captions as typed vs through `query_text` (what `Engine.search` embeds)."""
+    from retrieval.encoders.registry import load_encoder
+    from retrieval.evaluation.metrics import text_to_image_recall
+    from retrieval.evaluation.runs import encode_files
+
+    folder = data / "flickr8k_800"
+    rows = read_rows(folder / "captions.csv", ("image", "caption"))
+    names = sorted({row["image"] for row in rows})
+    encoder = load_encoder("lite")
+    print(uptime(), flush=True)
+    images = encode_files(encoder, [folder / n for n in names])
+    truth = np.array([names.index(row["image"]) for row in rows])
+    captions = [row["caption"] for row in rows]
+    changed = sum(query_text(c) != c for c in captions)
+    for form, texts in (("typed", captions), ("normalised", [query_text(c) for c in captions])):
+        recall = text_to_image_recall(encoder.encode_texts(texts), images, truth)
+        print(f"Flickr t2i, {len(rows)} captions as {form} ({changed} differ): {recall}; {uptime()}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("job", choices=("fsdd", "asterisk", "speed", "memory"))
+    parser.add_argument("job", choices=("fsdd", "asterisk", "speed", "memory", "queries"))
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--model", default="base")
     parser.add_argument("--per-speaker", type=int, default=30)
@@ -231,8 +321,10 @@ def main() -> None:
         asterisk(args.data, args.model)
     elif args.job == "speed":
         speed(args.data, args.minutes or 10)
-    else:
+    elif args.job == "memory":
         memory(args.data, args.minutes or 60, args.model if args.model != "base" else "tiny.en")
+    else:
+        queries(args.data)
 
 
 if __name__ == "__main__":

@@ -45,13 +45,27 @@ def load_audio(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.n
                 filled += len(block)
             wave = wave[:filled]
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError, MemoryError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise MediaDecodeError(f"cannot decode audio {path}: {reason}") from err
+        raise MediaDecodeError(f"cannot decode audio {path}: {_reason(err)}") from err
     if wave.size == 0:
         raise MediaDecodeError(f"cannot decode audio {path}: no samples")
     if max(float(wave.max()), -float(wave.min())) < SILENCE_PEAK:  # no |wave| copy of a long file
         raise MediaDecodeError(f"cannot decode audio {path}: silent")
     return wave
+
+
+def audio_blocks(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> Iterator[np.ndarray]:
+    """The samples `load_audio` returns, read and yielded `BLOCK_S` seconds at a time (a long file is never
+    held whole); a read error becomes one MediaDecodeError line."""
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            rate = int(handle.samplerate)
+            yield from _resample_blocks(_mono_blocks(handle, BLOCK_S * rate, Path(path)), rate, sample_rate)
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as err:
+        raise MediaDecodeError(f"cannot decode audio {path}: {_reason(err)}") from err
+
+
+def _reason(err: Exception) -> str:
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
 def _mono_blocks(handle: sf.SoundFile, frames: int, path: Path) -> Iterator[np.ndarray]:

@@ -29,6 +29,18 @@ def input_modality(item: object) -> Modality:
     return "image"
 
 
+def query_text(text: str, lang: str | None = None) -> str:
+    """The text a text query is embedded as: an English one (`lang`, else detected) in the form transcripts
+    are embedded in (`retrieval.speech.normalize.search_text`), so "the 7th" meets a spoken "the seventh";
+    a query in another language as given."""
+    from retrieval.encoders.language import detect_language, uses_minilm
+    from retrieval.speech.normalize import search_text
+
+    if not uses_minilm(lang if lang is not None else detect_language(text)):
+        return text
+    return search_text(text) or text
+
+
 def embed_audio(encoder: Encoder, wave: np.ndarray) -> np.ndarray:
     """One vector for a whole clip: the normalised mean of its windows' vectors."""
     from retrieval.media.audio import audio_windows

@@ -1,14 +1,15 @@
 """16 kHz mono samples -> timed transcript segments, with Whisper (faster-whisper, int8 on CPU).
 
 Voice activity detection (Silero, bundled with faster-whisper) finds the speech; speech regions are
-merged into spans of at most 30 s (Whisper's window) and decoded in batches, greedy, each span on its
-own (so one clip's words never leak into another's). Guards drop what Whisper invents on non-speech:
+merged into spans of at most 30 s (Whisper's window) and decoded in batches, greedy. Guards drop what
+Whisper invents on non-speech:
 no VAD region -> nothing decoded; a segment with a high no-speech probability, a low average
 log-probability, a high compression ratio or a run of repeated words is dropped.
 
 Long recordings are processed in blocks of `BLOCK_S` seconds (a speech region running into a block's
 end moves to the next block), so working memory stays bounded beyond the samples array itself.
-Many short clips go through `transcribe_many`, which batches their spans into one call.
+Many short clips go through `transcribe_many`, which packs the speech spans of several clips into one
+window (`packing.py`) and gives each clip the words heard in its own span, with times in its own clip.
 """
 
 from __future__ import annotations
@@ -17,25 +18,24 @@ import bisect
 import functools
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from retrieval.errors import MissingDependencyError
+from retrieval.speech import packing
 from retrieval.speech.models import DEFAULT_SPEECH_MODEL, require_faster_whisper, resolve_model
+from retrieval.speech.packing import SAMPLE_RATE, WINDOW_S, Piece
 
 if TYPE_CHECKING:
     from faster_whisper import BatchedInferencePipeline
 
     from retrieval.types import IndexSettings
 
-SAMPLE_RATE = 16_000
 FRAMES_PER_S = 100
 """Whisper's feature frames per second (a decoded segment's `seek`)."""
-WINDOW_S = 30.0
-"""Whisper encodes 30 s at a time; a decoded span is never longer."""
 BLOCK_S = 300.0
 """Seconds of a long recording run through VAD and decoding at a time."""
 NO_SPEECH_MAX = 0.6
@@ -48,6 +48,15 @@ COMPRESSION_MAX = 2.4
 """Text that gzip compresses more than this is a repetition loop."""
 REPEAT_MAX = 4
 """A word (or word pair) repeated more than this many times in a row marks a repetition loop."""
+PACK_ROUNDS = 2
+"""Times a span that failed a check in a packed window is packed again (with other neighbours) before it is
+decoded alone."""
+TOKENS_PER_S = 8
+"""Tokens a packed window may decode per second of speech in it (plus 4 per piece it may hold, and 8): enough
+for fast speech and its timestamps, and where a repetition loop stops instead of at Whisper's 448."""
+NEW_TOKENS_MAX = 220
+"""Whisper decodes 448 tokens at most, prompt included, and faster-whisper keeps a prompt of hot words under
+half of that."""
 
 
 @dataclass(frozen=True)
@@ -105,72 +114,131 @@ class Transcriber:
         self.multilingual = bool(model.model.is_multilingual)
         self.pipeline: BatchedInferencePipeline = BatchedInferencePipeline(model)
 
-    def stream(self, samples: np.ndarray, hotwords: str | None = None) -> Iterator[Segment]:
-        """Segments of one recording, block by block (the language is detected once, on the first speech);
-        `hotwords` (words likely to be said) bias the decoder towards them."""
-        samples = np.asarray(samples, dtype=np.float32)
+    def stream(self, samples: np.ndarray | Iterable[np.ndarray], hotwords: str | None = None) -> Iterator[Segment]:
+        """Segments of one recording, given whole or as consecutive blocks of samples (read from a file as
+        they are needed, so a long recording never sits in memory), decoded `BLOCK_S` at a time (the
+        language is detected once, on the first speech); `hotwords` (words likely to be said) bias the
+        decoder towards them."""
+        size = round(BLOCK_S * SAMPLE_RATE)
+        whole = samples
+        source = (
+            iter([whole[i : i + size] for i in range(0, len(whole), size)])
+            if isinstance(whole, np.ndarray)
+            else iter(whole)
+        )
         language = self.options.language
-        block = round(BLOCK_S * SAMPLE_RATE)
-        start = 0
-        while start < len(samples):
-            end = min(len(samples), start + block)
-            regions = speech_regions(samples[start:end])
-            if end < len(samples) and regions and regions[-1][0] > 0 and regions[-1][1] >= end - start - SAMPLE_RATE:
+        held, offset, more = np.zeros(0, np.float32), 0, True
+        while more or len(held):
+            while more and len(held) < size:
+                block = next(source, None)
+                more = block is not None
+                if block is not None:
+                    held = np.concatenate([held, np.asarray(block, dtype=np.float32)])
+            chunk = held[:size]
+            regions = speech_regions(chunk)
+            cut = len(chunk)
+            if (more or len(held) > size) and regions and regions[-1][0] > 0 and regions[-1][1] >= cut - SAMPLE_RATE:
                 cut = regions.pop()[0]  # speech running into the block's end: decode it with the next block
-            else:
-                cut = end - start
             if regions:
-                spans = _spans(regions)
-                segments = [s for _n, s in self._decode(samples[start:end], spans, language, hotwords)]
+                segments = [s for _n, s in self._decode(chunk, _spans(regions), language, hotwords)]
                 language = language or (segments[0].language if segments else None)
-                yield from (_shifted(s, start / SAMPLE_RATE) for s in segments)
-            start += cut
+                yield from (_shifted(s, offset / SAMPLE_RATE) for s in segments)
+            held, offset = held[cut:], offset + cut
 
-    def transcribe_many(self, clips: Sequence[np.ndarray], hotwords: str | None = None) -> list[list[Segment]]:
-        """Segments of each recording, times from its start. Clips of at most `WINDOW_S` share decoding
-        batches; longer recordings, and every clip when a multilingual model must detect the language
-        (detected once per call), go through `stream` one by one."""
-        waves = [np.asarray(c, dtype=np.float32) for c in clips]
+    def transcribe_many(
+        self, clips: Sequence[np.ndarray | Iterable[np.ndarray]], hotwords: str | None = None, pack: bool = True
+    ) -> list[list[Segment]]:
+        """Segments of each recording (an array, or a stream of blocks as `stream` takes), times from its
+        start. The speech spans of arrays of at most `WINDOW_S` are packed several to a Whisper window
+        (`pack`; else each span is decoded on its own, in batches); longer recordings, and every clip when a
+        multilingual model must detect the language (each clip may speak another), go through `stream`."""
         alone = self.multilingual and self.options.language is None
-        short = [n for n, w in enumerate(waves) if not alone and len(w) <= WINDOW_S * SAMPLE_RATE]
-        out = [[] if n in short else list(self.stream(w, hotwords)) for n, w in enumerate(waves)]
-        for n, segments in zip(short, self._short_clips([waves[n] for n in short], hotwords)):
+        short = [
+            n
+            for n, clip in enumerate(clips)
+            if not alone and isinstance(clip, np.ndarray) and len(clip) <= WINDOW_S * SAMPLE_RATE
+        ]
+        out = [[] if n in short else list(self.stream(clip, hotwords)) for n, clip in enumerate(clips)]
+        waves = [np.asarray(clips[n], dtype=np.float32) for n in short]
+        for n, segments in zip(short, self._short_clips(waves, hotwords, pack)):
             out[n] = segments
         return out
 
-    def _short_clips(self, waves: list[np.ndarray], hotwords: str | None) -> list[list[Segment]]:
-        """Clips of at most WINDOW_S, laid end to end and decoded in one call, each speech span on its own."""
-        offsets = np.cumsum([0] + [len(w) for w in waves])
-        spans, owners = [], []
-        for n, wave in enumerate(waves):
-            for a, b in _spans(speech_regions(wave)):
-                spans.append((a + int(offsets[n]), b + int(offsets[n])))
-                owners.append(n)
+    def _short_clips(self, waves: list[np.ndarray], hotwords: str | None, pack: bool) -> list[list[Segment]]:
+        """Clips of at most WINDOW_S: their speech spans packed `PACK_MAX` to a window (`packing.py`); a span
+        that fails a check there (no word of it heard, or a guard drops one of its segments) is packed again,
+        with other neighbours, up to `PACK_ROUNDS` times, then decoded on its own, as every span is when not
+        `pack`."""
+        pieces = [Piece(n, a, b) for n, wave in enumerate(waves) for a, b in _spans(speech_regions(wave))]
         out: list[list[Segment]] = [[] for _ in waves]
-        decoded = self._decode(np.concatenate(waves), spans, self.options.language, hotwords) if spans else []
-        for span, seg in decoded:
-            n = owners[span]
-            local = _shifted(seg, -offsets[n] / SAMPLE_RATE)
-            end = min(len(waves[n]) / SAMPLE_RATE, local.end_s)
-            out[n].append(Segment(max(0.0, local.start_s), end, local.text, local.language))
+        for _round in range(PACK_ROUNDS if pack else 0):
+            if len(pieces) < 2:
+                break
+            heard = self._packed(waves, pieces, hotwords)
+            for piece, segments in zip(pieces, heard):
+                out[piece.clip] += segments or []
+            pieces = [piece for piece, segments in zip(pieces, heard) if segments is None]
+        for piece, segment in self._alone(waves, pieces, hotwords):
+            out[piece.clip].append(segment)
+        return [sorted(segments, key=lambda s: s.start_s) for segments in out]
+
+    def _packed(self, waves: list[np.ndarray], pieces: list[Piece], hotwords: str | None) -> list[list[Segment] | None]:
+        """Each piece decoded packed with the others (`packing.py`, word timestamps): its segments (its words
+        grouped by the decoded segment they came from, times in its clip), or None when no word of it was heard
+        or a guard drops one of its segments (then it must be decoded again)."""
+        from faster_whisper.transcribe import get_compression_ratio
+
+        layout = packing.pack(waves, pieces)
+        speech_s = sum(p.end - p.start for p in pieces) / SAMPLE_RATE / len(layout.windows)
+        found, info = self._decode_windows(
+            layout.samples,
+            self.options.language,
+            layout.windows,
+            hotwords,
+            word_timestamps=True,
+            max_new_tokens=min(NEW_TOKENS_MAX, round(TOKENS_PER_S * speech_s + 4 * packing.PACK_MAX + 8)),
+        )
+        heard: list[list[Segment] | None] = [[] for _ in pieces]
+        for segment in found:
+            groups: dict[int, list[Any]] = {}
+            for word in segment.words or []:
+                k = layout.owner(word.end)  # a word's start reaches back over the pause before it
+                if k is not None:
+                    groups.setdefault(k, []).append(word)
+            for k, words in groups.items():
+                text = "".join(w.word for w in words).strip()
+                kept = heard[k]
+                if kept is None or not plausible(
+                    text, segment.no_speech_prob, segment.avg_logprob, get_compression_ratio(text)
+                ):
+                    heard[k] = None
+                    continue
+                start, end = layout.clip_span(k, words[0].start, words[-1].end)
+                if not kept:  # a word's timestamp start is unreliable (packing.py): the piece's speech starts here
+                    start = layout.pieces[k].start / SAMPLE_RATE
+                kept.append(Segment(start, end, text, info.language))
+        return [segments or None for segments in heard]
+
+    def _alone(self, waves: list[np.ndarray], pieces: list[Piece], hotwords: str | None) -> list[tuple[Piece, Segment]]:
+        """Each piece decoded on its own (a window of its own, in batches): its segments, times in its clip."""
+        if not pieces:
+            return []
+        offsets = np.cumsum([0] + [len(w) for w in waves])
+        spans = [(p.start + int(offsets[p.clip]), p.end + int(offsets[p.clip])) for p in pieces]
+        out = []
+        for n, segment in self._decode(np.concatenate(waves), spans, self.options.language, hotwords):
+            piece = pieces[n]
+            local = _shifted(segment, -offsets[piece.clip] / SAMPLE_RATE)
+            end = min(len(waves[piece.clip]) / SAMPLE_RATE, local.end_s)
+            out.append((piece, Segment(max(0.0, local.start_s), end, local.text, local.language)))
         return out
 
     def _decode(
         self, samples: np.ndarray, spans: list[tuple[int, int]], language: str | None, hotwords: str | None = None
     ) -> list[tuple[int, Segment]]:
-        """Decode `spans` (sample ranges of `samples`, each at most WINDOW_S): (span index, segment) of the
-        segments that pass the guards."""
-        found, info = self.pipeline.transcribe(
-            samples,
-            language=language,
-            clip_timestamps=[{"start": a / SAMPLE_RATE, "end": b / SAMPLE_RATE} for a, b in spans],
-            vad_filter=False,
-            without_timestamps=False,
-            beam_size=1,
-            temperature=0.0,
-            batch_size=self.options.batch_size,
-            hotwords=hotwords,
-        )
+        """Decode `spans` (sample ranges of `samples`, each at most WINDOW_S), each in a window of its own, in
+        batches: (span index, segment) of the segments that pass the guards."""
+        found, info = self._decode_windows(samples, language, spans, hotwords)
         # a segment's `seek` is its clip's start frame, computed by faster-whisper through a float round
         # trip that can land one frame low: the span is the last one starting at or before seek + 1
         starts = [int(a / SAMPLE_RATE * FRAMES_PER_S) for a, _b in spans]
@@ -182,6 +250,29 @@ class Transcriber:
             for s in found
             if plausible(s.text, s.no_speech_prob, s.avg_logprob, s.compression_ratio)
         ]
+
+    def _decode_windows(
+        self,
+        samples: np.ndarray,
+        language: str | None,
+        windows: list[tuple[int, int]],
+        hotwords: str | None,
+        **options: Any,
+    ) -> tuple[Any, Any]:
+        """faster-whisper's batched decoding of `windows` (sample ranges of `samples`), greedy, no VAD (the
+        regions are speech already): its segments and info; `options` add to or override the settings."""
+        return self.pipeline.transcribe(
+            samples,
+            language=language,
+            clip_timestamps=[{"start": a / SAMPLE_RATE, "end": b / SAMPLE_RATE} for a, b in windows],
+            vad_filter=False,
+            without_timestamps=False,
+            beam_size=1,
+            temperature=0.0,
+            batch_size=self.options.batch_size,
+            hotwords=hotwords,
+            **options,
+        )
 
 
 def plausible(text: str, no_speech_prob: float, avg_logprob: float, compression_ratio: float) -> bool:

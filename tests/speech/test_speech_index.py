@@ -40,7 +40,7 @@ def test_spoken_words_are_found_by_meaning_and_keyword(runner, spoken: Path, tmp
     best = _query(runner, db, "a bill for the accountants", "-k", "1", "--modality", "audio")[0]
     assert Path(best["path"]).name == "invoice.wav" and "invoice" in best["transcript"].lower()
     assert best["modality"] == "audio" and best["start_s"] == 0.0 and best["end_s"] > 2.0
-    keyword = _query(runner, db, "x", "--where", "text ILIKE '%sunny%'", "--no-group")
+    keyword = _query(runner, db, "x", "--where", "text ILIKE '%tomorrow%'", "--no-group")
     assert [Path(r["path"]).name for r in keyword] == ["weather.wav"]
     assert "tone.wav" not in _transcripts(runner, db)
 

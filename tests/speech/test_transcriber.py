@@ -6,11 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from retrieval.errors import EncoderNotFoundError
-from retrieval.media.audio import load_audio
+from retrieval.media.audio import audio_blocks, load_audio
+from retrieval.media.scan import FileFacts
 from retrieval.speech import models
 from retrieval.speech.normalize import search_text
+from retrieval.speech.source import speech_source
 from retrieval.speech.transcriber import SAMPLE_RATE, SpeechOptions, transcribe, transcriber
 from tests.fixtures.speech import speak
 
@@ -27,6 +30,7 @@ def test_span_of_speech_after_silence(tmp_path: Path) -> None:
 
 
 def test_speech_across_a_block_boundary_is_kept_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given whole or read from the file block by block (as indexing a long file does), the same segments."""
     from retrieval.speech import transcriber as module
 
     monkeypatch.setattr(module, "BLOCK_S", 5.0)  # the sentence starts at 4 s and runs into the next block
@@ -35,6 +39,18 @@ def test_speech_across_a_block_boundary_is_kept_whole(tmp_path: Path, monkeypatc
     words = " ".join(s.text.lower() for s in segments)
     assert "quick" in words and "lazy dog" in words
     assert abs(segments[0].start_s - 4.0) < 0.6
+    assert list(transcriber(TINY).stream(audio_blocks(path, SAMPLE_RATE))) == segments
+
+
+def test_a_long_file_is_read_for_its_transcript_block_by_block(tmp_path: Path) -> None:
+    t = np.arange(40 * SAMPLE_RATE) / SAMPLE_RATE
+    sf.write(tmp_path / "long.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), SAMPLE_RATE)
+    sf.write(tmp_path / "short.wav", (0.3 * np.sin(2 * np.pi * 440 * t[: 2 * SAMPLE_RATE])).astype(np.float32), 8000)
+    short = speech_source(FileFacts(str(tmp_path / "short.wav"), "audio", 1, 0.0))
+    assert isinstance(short, np.ndarray) and len(short) == 4 * SAMPLE_RATE  # 2 s at 8 kHz, read at 16 kHz
+    blocks = speech_source(FileFacts(str(tmp_path / "long.wav"), "audio", 1, 0.0))
+    assert not isinstance(blocks, np.ndarray)
+    assert [len(b) for b in blocks] == [10 * SAMPLE_RATE] * 4
 
 
 def test_non_speech_gives_no_transcript() -> None:
@@ -80,4 +96,8 @@ def test_search_text_spells_numbers_and_keeps_words() -> None:
     assert search_text("The meeting starts at 7.") == "the meeting starts at seven"
     assert search_text("Room 42, floor 1,000!") == "room forty two floor one thousand"
     assert search_text("Don't press 0") == "don't press zero"
+    assert (
+        search_text("The 1st, 2nd, 3rd, 12th, 21st and 40th.")
+        == "the first second third twelfth twenty first and fortieth"
+    )
     assert search_text("El tren sale a las 8.", "es") == "el tren sale a las 8"
