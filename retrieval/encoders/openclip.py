@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import socket
@@ -13,7 +14,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from retrieval.encoders.base import Encoder, ImageTransform
-from retrieval.errors import EncoderNotFoundError, MissingDependencyError
+from retrieval.encoders.openclip_text import ClipTextTower, TextShape, simple_tokenizer, supports_config
+from retrieval.encoders.openclip_weights import (
+    CheckpointTensors,
+    arch_config,
+    assign,
+    empty_model,
+    import_open_clip,
+    init_model,
+    random_init_tensors,
+)
+from retrieval.errors import EncoderNotFoundError
 from retrieval.types import Vectors
 
 if TYPE_CHECKING:
@@ -25,6 +36,22 @@ RANDOM_TAG = "random"
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 TUNED_CONFIG = "config.json"
 """A fine-tuned OpenCLIP folder: config.json (family 'openclip', arch, tag, model_id, weights) + tuned tensors."""
+
+
+IMAGE_BATCH = {("ViT-B-32", "cpu"): 32}
+"""Images per image-tower call where measured, by (architecture, device kind). ViT-B/32 on the 2-core CPU:
+24.5 images/s at 32 vs 14.5 at 64 (issue 13, 2026-12-01); 2.5 vs 1.5 at load 10 and 3.0 vs 3.3 at load 5
+(benchmarks/openclip_load.py, docs/benchmarks.md "OpenCLIP loading"). A larger batch from the caller is
+split into these; elsewhere the caller's batch is used as given."""
+CPU_IMAGE_BATCH = 32
+"""Other architectures on a CPU: the ViT-B/32 figure (activations of a bigger batch outgrow the caches)."""
+
+
+def image_batch_size(arch: str, device: str) -> int | None:
+    """Images per call of `arch`'s image tower on `device`; None: no limit measured (the caller's batch)."""
+    if device.startswith("cuda"):
+        return IMAGE_BATCH.get((arch, "cuda"))
+    return IMAGE_BATCH.get((arch, "cpu"), CPU_IMAGE_BATCH)
 
 
 def is_checkpoint_path(tag: str) -> bool:
@@ -42,60 +69,153 @@ def openclip_model_id(arch: str, tag: str) -> str:
 
 
 class OpenClipEncoder(Encoder):
-    """Wraps an `open_clip` model and its matching preprocessing and tokenizer."""
+    """An OpenCLIP model that loads only what is asked of it.
+
+    Building one reads no weights: the model id and dimension come from the name and the architecture's
+    config. A text query loads the text tower alone (run from its tensors, without importing open_clip,
+    when the architecture is a standard CLIP); the image tower is built on the first image, its parameters
+    created on the meta device and the checkpoint's tensors assigned to them (no random init). `random`
+    weights are open_clip's seeded init, drawn once and cached (see `random_init_tensors`).
+    """
 
     def __init__(self, arch: str, tag: str, device: str = "cpu", tuned_dir: Path | None = None) -> None:
-        try:
-            import open_clip
-        except ImportError as err:
-            raise MissingDependencyError("OpenCLIP models need open_clip: pip install open_clip_torch") from err
-        if arch not in open_clip.list_models():
-            raise EncoderNotFoundError(f"unknown OpenCLIP model {arch!r}; see open_clip.list_models()")
-        self.arch, self.tag = arch, tag
+        self.arch, self.tag, self.device = arch, tag, device
+        self._config = arch_config(arch)
+        self.dim = int(self._config["embed_dim"])
         self.model_id = openclip_model_id(arch, tag)
-        import torch
-
-        checkpoint = None if tag == RANDOM_TAG else _checkpoint_path(open_clip, arch, tag)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)  # 'random' weights are the same in every process, so indexes stay queryable
-            self.model, _, self._preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
-        if checkpoint is not None:
-            try:
-                open_clip.load_checkpoint(self.model, str(checkpoint), weights_only=True)
-            except Exception as err:
-                raise EncoderNotFoundError(f"cannot load OpenCLIP checkpoint {checkpoint} into {arch}: {err}") from err
+        self._tuned: dict[str, torch.Tensor] = {}
         if tuned_dir is not None:
-            self.model_id = _load_tuned(self.model, tuned_dir)
-        self.model.eval()
-        self.tokenizer = open_clip.get_tokenizer(arch)
-        self.dim = (
-            int(self.model.text_projection.shape[1])
-            if hasattr(self.model, "text_projection")
-            else int(self.model.visual.output_dim)
-        )
-        self.logit_scale = float(self.model.logit_scale.detach().exp())
-        self.to(device)
+            self.model_id, self._tuned = _read_tuned(tuned_dir)
+        self.image_batch_size = image_batch_size(arch, device)
+        self._standalone_text = supports_config(self._config)
+        self._weights: CheckpointTensors | None = None
+        if tag != RANDOM_TAG:
+            self._checkpoint()  # a missing or unreadable checkpoint fails here, before any index is touched
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forget every loaded tensor (they are read again, on `self.device`, when next needed)."""
+        self._text: ClipTextTower | None = None
+        self._model: torch.nn.Module | None = None
+        self._assigned: set[str] = set()
+        self._preprocess: ImageTransform | None = None
+
+    def loaded_towers(self) -> frozenset[str]:
+        """The towers whose weights are in memory: 'text', 'visual'."""
+        return frozenset(self._assigned | ({"text"} if self._text is not None else set()))
+
+    @property
+    def logit_scale(self) -> float:  # type: ignore[override]
+        """The model's trained softmax temperature (exp of its logit_scale tensor)."""
+        return float(self._read(["logit_scale"])["logit_scale"].exp())
+
+    @functools.cached_property
+    def tokenizer(self) -> Any:
+        """open_clip's tokenizer for this architecture: texts -> (N, context_length) token ids."""
+        if self._standalone_text:
+            return simple_tokenizer(self._config)
+        return import_open_clip().get_tokenizer(self.arch)
+
+    @property
+    def model(self) -> Any:
+        """The whole open_clip model with every weight loaded (fine-tuning reads it)."""
+        return self._open_model("visual", "text")
 
     def image_transform(self) -> ImageTransform:
+        if self._preprocess is None:
+            from open_clip.transform import PreprocessCfg, image_transform_v2
+
+            config = PreprocessCfg(**self._open_model().visual.preprocess_cfg)
+            self._preprocess = image_transform_v2(config, is_train=False)
         return self._preprocess
 
     def to(self, device: str) -> "OpenClipEncoder":
-        self.model.to(device)
-        self.device = device
+        if device != self.device:
+            self.device = device
+            self._reset()
         return self
 
     def encode_image_batch(self, pixels: "torch.Tensor") -> Vectors:
+        import torch
+
+        model = self._open_model("visual")
+        size = self.image_batch_size or len(pixels)
         with self.inference():
-            features = self.model.encode_image(pixels.to(self.device), normalize=True)
-        return features.float().cpu().numpy()
+            chunks = [
+                model.encode_image(pixels[s : s + size].to(self.device), normalize=True)
+                for s in range(0, len(pixels), size)
+            ]
+            return torch.cat(chunks).float().cpu().numpy()
 
     def encode_texts(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
         with self.inference():
             tokens = self.tokenizer(list(texts)).to(self.device)
-            features = self.model.encode_text(tokens, normalize=True)
-        return features.float().cpu().numpy()
+            tower = self._text_tower()
+            features = tower(tokens) if tower is not None else self._open_model("text").encode_text(tokens)
+            return torch.nn.functional.normalize(features, dim=-1).float().cpu().numpy()
+
+    # -- loading -------------------------------------------------------------
+    def _checkpoint(self) -> CheckpointTensors:
+        """The weights' tensors by name (opened on first use; the random init drawn and cached if new)."""
+        if self._weights is None:
+            if self.tag == RANDOM_TAG:
+                self._weights = random_init_tensors(self.arch)
+            else:
+                self._weights = CheckpointTensors(_checkpoint_path(self.arch, self.tag))
+            unknown = set(self._tuned) - set(self._weights.names())
+            if unknown:
+                raise EncoderNotFoundError(f"fine-tuned tensors {sorted(unknown)} do not fit {self.arch}")
+        return self._weights
+
+    def _read(self, names: Sequence[str]) -> dict[str, "torch.Tensor"]:
+        """The named tensors: the fine-tune's where it has them, else the checkpoint's."""
+        tensors = self._checkpoint().read([n for n in names if n not in self._tuned])
+        return {**tensors, **{n: self._tuned[n] for n in names if n in self._tuned}}
+
+    def _text_tower(self) -> ClipTextTower | None:
+        """The standalone text tower (loaded on first use); None when open_clip's model must run the text."""
+        if self._text is None and self._standalone_text:
+            shape = TextShape.of(self._config)
+            names = shape.tensor_names()
+            if set(names) <= set(self._checkpoint().names()):
+                self._text = ClipTextTower(shape, self._read(names)).to(self.device)
+            else:
+                self._standalone_text = False  # a checkpoint in another layout: open_clip converts it
+        return self._text
+
+    def _open_model(self, *towers: str) -> Any:
+        """open_clip's model with the weights of `towers` ('visual', 'text') in place: built on the meta
+        device on first use, each tower's tensors assigned when first asked for."""
+        if self._model is None:
+            self._model = empty_model(self.arch, self.device)
+            if self._model is None or not set(self._model.state_dict()) <= set(self._checkpoint().names()):
+                self._model = self._converted_model()
+        wanted = [t for t in towers if t not in self._assigned]
+        if wanted:
+            names = [n for n in self._model.state_dict() if _tower_of(n) in wanted]
+            assign(self._model, self._read(names), self.device)
+            self._assigned.update(wanted)
+        return self._model
+
+    def _converted_model(self) -> "torch.nn.Module":
+        """The slow way, for what the meta build cannot take: open_clip builds and initialises the model and
+        converts the checkpoint into it (third-party layouts, resized position embeddings)."""
+        model = init_model(self.arch)
+        if self.tag != RANDOM_TAG:
+            checkpoint = _checkpoint_path(self.arch, self.tag)
+            try:
+                import_open_clip().load_checkpoint(model, str(checkpoint), weights_only=True)
+            except Exception as err:  # torch and open_clip raise many types for a checkpoint that does not fit
+                raise EncoderNotFoundError(
+                    f"cannot load OpenCLIP checkpoint {checkpoint} into {self.arch}: {err}"
+                ) from err
+        model.load_state_dict(self._tuned, strict=False)
+        self._assigned = {"visual", "text"}
+        return model.eval().to(self.device)
 
 
 def read_tuned_config(folder: Path) -> dict:
@@ -106,8 +226,8 @@ def read_tuned_config(folder: Path) -> dict:
         raise EncoderNotFoundError(f"cannot read {folder / TUNED_CONFIG}: {err}") from err
 
 
-def _load_tuned(model: "torch.nn.Module", folder: Path) -> str:
-    """Put the fine-tuned tensors of `folder` into `model`; returns the folder's model id."""
+def _read_tuned(folder: Path) -> tuple[str, dict[str, "torch.Tensor"]]:
+    """The model id and the fine-tuned tensors of an OpenCLIP fine-tune folder."""
     from safetensors.torch import load_file
 
     config = read_tuned_config(folder)
@@ -116,20 +236,22 @@ def _load_tuned(model: "torch.nn.Module", folder: Path) -> str:
         state = load_file(str(path))
     except (OSError, ValueError, RuntimeError) as err:
         raise EncoderNotFoundError(f"cannot load fine-tuned OpenCLIP weights {path}: {err}") from err
-    unknown = set(state) - set(model.state_dict())
-    if unknown:
-        raise EncoderNotFoundError(f"{path} does not fit {config.get('arch')}: unknown tensors {sorted(unknown)}")
-    model.load_state_dict(state, strict=False)
-    return str(config["model_id"])
+    return str(config["model_id"]), {name: tensor.float() for name, tensor in state.items()}
 
 
-def _checkpoint_path(open_clip: Any, arch: str, tag: str) -> Path:
+def _tower_of(name: str) -> str:
+    """The tower a state-dict name belongs to: 'visual', else 'text' (its logit scale included)."""
+    return "visual" if name.startswith("visual.") else "text"
+
+
+def _checkpoint_path(arch: str, tag: str) -> Path:
     """The local file of a checkpoint: the given path, or the hub download of a pretrained tag."""
     if is_checkpoint_path(tag):
         path = Path(tag).expanduser()
         if not path.is_file():
             raise EncoderNotFoundError(f"OpenCLIP checkpoint not found: {path}")
         return path
+    open_clip = import_open_clip()
     if tag not in open_clip.list_pretrained_tags_by_model(arch):
         raise EncoderNotFoundError(
             f"unknown pretrained tag {tag!r} for {arch}; known: {open_clip.list_pretrained_tags_by_model(arch)}"
