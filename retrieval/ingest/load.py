@@ -7,7 +7,7 @@ import io
 import logging
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -16,7 +16,7 @@ import numpy as np
 
 from retrieval.errors import MediaDecodeError, MmsearchError
 from retrieval.media.scan import FileFacts
-from retrieval.types import DEFAULT_KIND, IndexSettings, ItemKind
+from retrieval.types import DEFAULT_KIND, IndexSettings, ItemKind, Vectors
 
 if TYPE_CHECKING:
     from retrieval.encoders.base import AudioTransform, Encoder, ImageTransform
@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 HASH_CHUNK = 1 << 20
 FILE_FIELDS = ("duration_s", "fps", "codec", "rotation")
 """Facts of a whole audio or video file that its transcript items carry too."""
-LOAD_BATCH = 8
-"""Files a worker loads together (their short speech clips share transcription batches)."""
+LOAD_BATCH = 16
+"""Files a worker loads together (the speech of their short clips is packed into shared Whisper windows)."""
 
 
 def file_sha256(path: str) -> str:
@@ -54,11 +54,19 @@ class LoadedFile:
     content_hash: str
     inputs: list[Any]
     item_fields: list[dict[str, Any]] = field(default_factory=list)
+    vectors: Vectors | None = None
+    """The items' vectors when they were embedded as the file decoded (see `FileLoader.embedded`); then
+    `inputs` is empty."""
+
+    @property
+    def item_count(self) -> int:
+        """How many items the file holds."""
+        return len(self.vectors) if self.vectors is not None else len(self.inputs)
 
     def kinds(self) -> list[ItemKind]:
         """The kind of each item, in order."""
         default = DEFAULT_KIND[self.facts.modality]
-        fields = self.item_fields or [{}] * len(self.inputs)
+        fields = self.item_fields or [{}] * self.item_count
         return [f.get("kind", default) for f in fields]
 
 
@@ -107,23 +115,34 @@ class FileLoader:
         """`self(facts)` for each file; with `speech` set, the audio files also get one transcript item per
         speech segment, their short clips decoded in shared batches."""
         loaded = [self(facts) for facts in files]
-        heard = [f for f in loaded if isinstance(f, LoadedFile) and "window" in f.kinds()]
-        if self.speech is not None and heard:
-            from retrieval.speech.items import transcript_items
-            from retrieval.speech.transcriber import transcriber
-
-            waves = [_speech_wave(f.facts) for f in heard]
-            try:
-                transcripts = transcriber(self.speech).transcribe_many(waves)
-            except Exception as err:  # a recogniser failure costs these files their transcripts, not the run
-                log.warning("no transcripts for %d files (%s): %s", len(heard), type(err).__name__, err)
-                return loaded
-            for file, segments in zip(heard, transcripts):
-                texts, fields = transcript_items(segments, file.facts.path)
-                facts = {k: file.item_fields[0].get(k) for k in FILE_FIELDS}  # a video's duration, codec...
-                file.inputs += texts
-                file.item_fields += [{**facts, **f} for f in fields]
+        self._add_transcripts([f for f in loaded if isinstance(f, LoadedFile) and "window" in f.kinds()])
         return loaded
+
+    def _add_transcripts(self, heard: list[LoadedFile], embed: "Embed | None" = None) -> None:
+        """With `speech` set, give each file of `heard` one text item per speech segment (embedded at once
+        by `embed` for a file embedded as it decoded); a recogniser failure costs them their transcripts."""
+        if self.speech is None or not heard:
+            return
+        from retrieval.speech.items import transcript_items
+        from retrieval.speech.source import speech_source
+        from retrieval.speech.transcriber import transcriber
+
+        waves = [speech_source(f.facts) for f in heard]
+        try:
+            transcripts = transcriber(self.speech).transcribe_many(waves)
+        except Exception as err:  # a recogniser failure costs these files their transcripts, not the run
+            log.warning("no transcripts for %d files (%s): %s", len(heard), type(err).__name__, err)
+            return
+        for file, segments in zip(heard, transcripts):
+            texts, fields = transcript_items(segments, file.facts.path)
+            facts = {k: file.item_fields[0].get(k) for k in FILE_FIELDS}  # a video's duration, codec...
+            fields = [{**facts, **f} for f in fields]
+            if embed is not None and file.vectors is not None and texts:
+                vectors = embed(LoadedFile(file.facts, file.content_hash, list(texts), fields))
+                file.vectors = np.concatenate([file.vectors, vectors])
+            else:
+                file.inputs += texts
+            file.item_fields += fields
 
     def __call__(self, facts: FileFacts) -> LoadedFile | FailedFile:
         try:
@@ -134,10 +153,41 @@ class FileLoader:
             if facts.modality == "audio":
                 return self._audio(facts)
             if facts.modality == "video":
-                return self._video(facts)
+                raise MmsearchError(f"{facts.path}: a video is embedded as it decodes (FileLoader.embedded)")
             return self._text(facts)
         except (MmsearchError, OSError) as err:
             return FailedFile(facts, str(err))
+
+    def embedded(self, facts: FileFacts, embed: "Embed") -> LoadedFile | FailedFile:
+        """A video or a long recording (see `embeds_as_it_decodes`), its items embedded by `embed` EMBED_CHUNK
+        at a time as they decode, so only their vectors are held: an hour of video never sits in memory as
+        frames, nor an hour of sound as samples. A video's items are its shots (one representative frame
+        each), its sound windows (with an audio tower); either's transcript segments follow (with `speech`).
+        The file is committed whole, never half indexed."""
+        try:
+            if not stat.S_ISREG(os.stat(facts.path).st_mode):
+                raise MediaDecodeError(f"{facts.path}: not a regular file")
+            if facts.modality == "video":
+                return self._embedded_video(facts, embed)
+            return self._embedded_audio(facts, embed)
+        except (MmsearchError, OSError) as err:
+            return FailedFile(facts, str(err))
+
+    def _embedded_audio(self, facts: FileFacts, embed: "Embed") -> LoadedFile:
+        from retrieval.media.audio import audio_blocks
+        from retrieval.media.video import stream_windows
+
+        if self.audio_transform is None:
+            raise MediaDecodeError(f"{facts.path}: this model has no audio tower")
+        items = _EmbeddedItems(LoadedFile(facts, file_sha256(facts.path), []), embed)
+        blocks = audio_blocks(facts.path, self.audio_sample_rate)
+        for window in stream_windows(blocks, self.audio_sample_rate, self.audio_window_s):
+            items.add(self.audio_transform(window.samples), {"start_s": window.start_s, "end_s": window.end_s})
+        if not items.count:
+            raise MediaDecodeError(f"cannot decode audio {facts.path}: no sound")
+        loaded = items.done()
+        self._add_transcripts([loaded], embed)
+        return loaded
 
     def _image(self, facts: FileFacts) -> LoadedFile:
         from retrieval.media.image import decode_image
@@ -172,40 +222,37 @@ class FileLoader:
             [{"start_s": w.start_s, "end_s": w.end_s} for w in windows],
         )
 
-    def _video(self, facts: FileFacts) -> LoadedFile:
-        """Shots (one representative frame each) and, with an audio tower, the sound track's windows;
-        every item carries the file's duration, fps, codec and rotation. The items appear only once the
-        whole file has decoded, so a file is never half indexed."""
+    def _embedded_video(self, facts: FileFacts, embed: "Embed") -> LoadedFile:
         from retrieval.media.audio import SILENCE_PEAK
         from retrieval.media.shots import group_shots
         from retrieval.media.video import deadline_for, probe_video, sample_frames, sound_blocks, stream_windows
 
         if self.image_transform is None:
             raise MediaDecodeError(f"{facts.path}: this model has no image tower")
-        digest = file_sha256(facts.path)
         video = probe_video(facts.path)
         deadline = deadline_for(facts.path, video)
-        inputs: list[Any] = []
-        spans: list[dict[str, Any]] = []
+        items = _EmbeddedItems(LoadedFile(facts, file_sha256(facts.path), []), embed)
         for shot in group_shots(sample_frames(facts.path, 1 / self.video_fps, deadline), video.duration_s):
-            inputs.append(self.image_transform(shot.image))
-            spans.append({"kind": "shot", "start_s": shot.start_s, "end_s": shot.end_s})
+            span = {"kind": "shot", "start_s": shot.start_s, "end_s": shot.end_s}
+            items.add(self.image_transform(shot.image), span)
         if self.audio_transform is not None and video.has_audio:
-            sound, peak = [], 0.0
+            pictures, peak = items.count, 0.0
             blocks = sound_blocks(facts.path, self.audio_sample_rate, deadline)
             for window in stream_windows(blocks, self.audio_sample_rate, self.audio_window_s):
                 peak = max(peak, float(np.abs(window.samples).max(initial=0.0)))
-                sound.append(self.audio_transform(window.samples))
-                spans.append({"kind": "window", "start_s": window.start_s, "end_s": window.end_s})
+                span = {"kind": "window", "start_s": window.start_s, "end_s": window.end_s}
+                items.add(self.audio_transform(window.samples), span)
             if peak < SILENCE_PEAK:  # a silent track gives no windows
-                del spans[len(inputs) :]
-            else:
-                inputs += sound
-        if not inputs:
+                items.keep(pictures)
+        if not items.count:
             raise MediaDecodeError(f"cannot decode video {facts.path}: no picture or sound decodes")
-        duration = video.duration_s or max(float(s["end_s"]) for s in spans)
+        loaded = items.done()
+        duration = video.duration_s or max(float(f["end_s"]) for f in loaded.item_fields)
         common = {**video.fields(), "duration_s": duration, "width": video.width, "height": video.height}
-        return LoadedFile(facts, digest, inputs, [{**common, **span} for span in spans])
+        loaded.item_fields = [{**common, **f} for f in loaded.item_fields]
+        if "window" in loaded.kinds():
+            self._add_transcripts([loaded], embed)
+        return loaded
 
     def _text(self, facts: FileFacts) -> LoadedFile:
         from retrieval.media.text import read_text_items
@@ -219,21 +266,71 @@ class FileLoader:
         return LoadedFile(facts, digest, [t.text for t in texts], fields)
 
 
-def _speech_wave(facts: FileFacts) -> np.ndarray:
-    """The sound of an audio file or a video's track at the speech recogniser's rate (empty, with a logged
-    line, when it no longer decodes: the file keeps its other items)."""
-    from retrieval.media.audio import load_audio
-    from retrieval.media.video import deadline_for, probe_video, sound_blocks
-    from retrieval.speech.transcriber import SAMPLE_RATE
+Embed = Callable[[LoadedFile], Vectors]
+"""Vectors of a loaded file's items (the encode stage, handed to the load stage for long files)."""
+EMBED_CHUNK = 16
+"""Items of a video or long recording decoded before they are embedded, and the most the encoder takes at
+once for them: the frames held, and the encoder's activations (64 photos take ~600 MB on a CPU)."""
+LONG_AUDIO_S = 600.0
+"""Recordings longer than this are embedded as they decode (shorter ones decode whole, in worker processes)."""
+
+
+class _EmbeddedItems:
+    """A file's items gathered as they decode and embedded EMBED_CHUNK at a time; only vectors are kept."""
+
+    def __init__(self, file: LoadedFile, embed: Embed) -> None:
+        self.file, self.embed = file, embed
+        self.fields: list[dict[str, Any]] = []
+        self.vectors: list[np.ndarray] = []
+        self.embedded = 0
+
+    @property
+    def count(self) -> int:
+        """Items added so far."""
+        return len(self.fields)
+
+    def add(self, model_input: Any, fields: dict[str, Any]) -> None:
+        """One more item; a full chunk is embedded."""
+        self.file.inputs.append(model_input)
+        self.fields.append(fields)
+        if len(self.file.inputs) >= EMBED_CHUNK:
+            self._flush()
+
+    def keep(self, count: int) -> None:
+        """Drop every item after the first `count`."""
+        self._flush()
+        del self.fields[count:]
+        self.vectors = [np.concatenate(self.vectors)[:count]] if self.vectors else []
+        self.embedded = count
+
+    def done(self) -> LoadedFile:
+        """The file with every item's vector and fields."""
+        self._flush()
+        self.file.item_fields = self.fields
+        self.file.vectors = np.concatenate(self.vectors)
+        return self.file
+
+    def _flush(self) -> None:
+        if self.file.inputs:
+            chunk = LoadedFile(self.file.facts, self.file.content_hash, self.file.inputs, self.fields[self.embedded :])
+            self.vectors.append(self.embed(chunk))
+            self.embedded = len(self.fields)
+            self.file.inputs = []
+
+
+def embeds_as_it_decodes(facts: FileFacts) -> bool:
+    """Whether a file is embedded as it decodes (`FileLoader.embedded`): every video, and recordings whose
+    header says they last over LONG_AUDIO_S (a header that cannot be read: no, its load reports why)."""
+    if facts.modality == "video":
+        return True
+    if facts.modality != "audio":
+        return False
+    import soundfile as sf
 
     try:
-        if facts.modality == "video":
-            deadline = deadline_for(facts.path, probe_video(facts.path))
-            return np.concatenate([np.zeros(0, np.float32), *sound_blocks(facts.path, SAMPLE_RATE, deadline)])
-        return load_audio(facts.path, SAMPLE_RATE)
-    except (MmsearchError, OSError) as err:
-        log.warning("%s: no transcript (%s)", facts.path, err)
-        return np.zeros(0, np.float32)
+        return float(sf.info(facts.path).duration) > LONG_AUDIO_S
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):
+        return False
 
 
 def default_workers() -> int:
@@ -242,20 +339,24 @@ def default_workers() -> int:
 
 
 def load_files(
-    files: Sequence[FileFacts], encoder: "Encoder", settings: IndexSettings
+    files: Sequence[FileFacts], encoder: "Encoder", settings: IndexSettings, embed: Embed
 ) -> Iterator[LoadedFile | FailedFile]:
-    """Decoded files in order, produced by worker processes that overlap with encoding (which also
-    transcribe the audio files when `settings` asks for it)."""
+    """Decoded files: photos, sounds and texts in order, produced by worker processes that overlap with
+    encoding (which also transcribe the audio files when `settings` asks for it); then each video and long
+    recording, decoded here and embedded by `embed` as it decodes (`FileLoader.embedded`)."""
     import torch
     from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
 
     from retrieval.speech.transcriber import index_speech_options
 
+    streamed = [f for f in files if embeds_as_it_decodes(f)]
+    files = [f for f in files if not embeds_as_it_decodes(f)]
     workers = default_workers() if settings.workers is None else settings.workers
     workers = min(workers, max(1, len(files) // 16)) if files else 0
-    heard = any(f.modality in ("audio", "video") for f in files)
+    heard = any(f.modality == "audio" for f in files) or bool(streamed)
     speech = index_speech_options(settings, workers) if heard else None
-    dataset = _FileDataset(list(files), FileLoader.for_encoder(encoder, settings.video_fps, speech))
+    loader = FileLoader.for_encoder(encoder, settings.video_fps, speech)
+    dataset = _FileDataset(list(files), loader)
     batches: Iterable[list[LoadedFile | FailedFile]] = DataLoader(
         cast("Dataset[LoadedFile | FailedFile]", dataset),
         batch_size=None,
@@ -270,6 +371,8 @@ def load_files(
     )
     for batch in batches:
         yield from batch
+    for facts in streamed:
+        yield loader.embedded(facts, embed)
 
 
 class _FileDataset:

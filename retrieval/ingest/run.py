@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 from indexes.catalog import Catalog
@@ -19,20 +20,22 @@ from indexes.writer_lock import writing
 from retrieval.encoders.base import Encoder
 from retrieval.errors import MmsearchError
 from retrieval.ingest.encode import encode_files
-from retrieval.ingest.load import FailedFile, LoadedFile, load_files
+from retrieval.ingest.load import EMBED_CHUNK, FailedFile, LoadedFile, load_files
 from retrieval.ingest.plan import plan
 from retrieval.ingest.write import CatalogWriter
 from retrieval.media.scan import FileFacts, scan
-from retrieval.types import IndexReport, IndexSettings, ProgressCallback
+from retrieval.types import IndexReport, IndexSettings, ProgressCallback, Vectors
 
 log = logging.getLogger(__name__)
 
 
-def scan_for(encoder: Encoder, roots: Sequence[Path], report: IndexReport) -> list[FileFacts]:
+def scan_for(
+    encoder: Encoder, roots: Sequence[Path], report: IndexReport, follow_links: bool = False
+) -> list[FileFacts]:
     """Files under `roots` that `encoder` can embed, the entries the scan leaves out counted as skipped in
     `report`; raises MmsearchError when there are none."""
     modalities = encoder.media_modalities()
-    files = list(scan(roots, modalities, report.skip))
+    files = list(scan(roots, modalities, report.skip, follow_links))
     if not files:
         kinds = " or ".join(sorted(modalities))
         left_out = f"; {report.skipped} left out, e.g. {report.failures[0][1]}" if report.failures else ""
@@ -56,16 +59,23 @@ def run_index(
     with writing(catalog.path.parent):
         started = time.perf_counter()
         report = IndexReport()
-        files = [*(scan_for(encoder, roots, report) if roots else []), *texts]
+        files = [*(scan_for(encoder, roots, report, settings.follow_links) if roots else []), *texts]
         job = plan(catalog, [str(r) for r in roots] + [t.path for t in texts], files, report)
         writer = CatalogWriter(catalog, encoder.model_id, job, report)
-        loaded = _counted(load_files(job.to_load, encoder, settings), len(job.to_load), report, progress)
-        for batch in _batches(loaded, settings.batch_size):
-            writer.commit(batch, encode_files(encoder, batch, settings.batch_size))
+        if job.to_load:  # loading sets up decode workers and the model's transforms: none when nothing changed
+            embed = partial(_embed_file, encoder, min(settings.batch_size, EMBED_CHUNK))
+            loaded = _counted(load_files(job.to_load, encoder, settings, embed), len(job.to_load), report, progress)
+            for batch in _batches(loaded, settings.batch_size):
+                writer.commit(batch, encode_files(encoder, batch, settings.batch_size))
         report.removed = catalog.delete_paths(sorted(job.missing))
         sync_store(catalog, vectors_path, index_type, save=True)
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _embed_file(encoder: Encoder, batch_size: int, file: LoadedFile) -> Vectors:
+    """The vectors of one file's items (how the load stage embeds a video as it decodes)."""
+    return encode_files(encoder, [file], batch_size)[0]
 
 
 def _counted(
@@ -88,7 +98,7 @@ def _batches(files: Iterable[LoadedFile], batch_size: int) -> Iterator[list[Load
     items = 0
     for loaded in files:
         batch.append(loaded)
-        items += len(loaded.inputs)
+        items += loaded.item_count
         if items >= batch_size:
             yield batch
             batch, items = [], 0
