@@ -59,7 +59,9 @@ def index(
     db: Path | None = DbOption,
     model: str | None = ModelOption,
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="items per encoder batch"),
-    workers: int | None = typer.Option(None, "--workers", min=0, help="decode worker processes"),
+    workers: int | None = typer.Option(
+        None, "--workers", min=0, help="decode worker processes (with --ray: embedding actors)"
+    ),
     index_type: str = typer.Option("auto", "--index-type", help="'auto' or a FAISS factory string"),
     video_fps: float = typer.Option(1.0, "--video-fps", min=0.01, max=30.0, help="video frames sampled per second"),
     transcribe: bool | None = typer.Option(
@@ -67,6 +69,21 @@ def index(
     ),
     speech_model: str | None = SpeechModelOption,
     language: str | None = LanguageOption,
+    follow_links: bool = typer.Option(
+        False, "--follow-links", help="follow links leaving PATHS (files and folders; loops are skipped)"
+    ),
+    ray: str | None = typer.Option(
+        None,
+        "--ray",
+        help="index on a Ray cluster: auto, local or [ray://]host:port (images, audio, captions; "
+        "videos and transcripts are local-only for now); needs pip install 'mmsearch[ray]'",
+    ),
+    gpus_per_worker: float | None = typer.Option(
+        None, "--gpus-per-worker", min=0, help="with --ray: GPUs per embedding actor (default: 1 with GPUs)"
+    ),
+    ivf_on_disk: bool = typer.Option(
+        False, "--ivf-on-disk", help="with --ray: build an IVF index with its inverted lists on disk"
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Index images, sounds and videos under PATHS; re-running only embeds new or changed files."""
@@ -81,6 +98,10 @@ def index(
             transcribe=transcribe,
             speech_model=speech_model,
             language=language,
+            follow_links=follow_links,
+            ray=ray,
+            gpus_per_worker=gpus_per_worker,
+            ivf_on_disk=ivf_on_disk,
         )
         if as_json:
             report = engine.index(list(paths or []), settings, index_type, captions=list(captions or []))

@@ -24,7 +24,7 @@ from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder, model_id_of
 from retrieval.errors import IndexMismatchError, ItemNotFoundError, MmsearchError
 from retrieval.ingest.run import run_index
 from retrieval.media.scan import resolve_roots, text_facts
-from retrieval.query.embed import embed_inputs
+from retrieval.query.embed import embed_inputs, query_text
 from retrieval.query.search import SearchSettings, search_vector
 from retrieval.types import IndexReport, IndexSettings, Modality, ProgressCallback, SearchHit
 
@@ -115,8 +115,19 @@ class Engine:
             raise MmsearchError("nothing to index: give folders/files or --captions")
         roots = resolve_roots(paths)
         texts = text_facts(captions)
+        if settings.ray:
+            from retrieval.distributed.cluster import require_ray
+
+            require_ray()  # before the model loads: a missing extra is one line at once
         encoder = self.encoder
         self.catalog.ensure(encoder.model_id, encoder.dim, self.model_name)
+        if settings.ray:
+            from retrieval.distributed.run import run_distributed_index
+
+            vectors = self.db / VECTORS_FILE
+            return run_distributed_index(
+                self.catalog, encoder, self.model_name, roots, texts, vectors, index_type, settings, progress
+            )
         return run_index(self.catalog, encoder, roots, texts, self.db / VECTORS_FILE, index_type, settings, progress)
 
     def remove(self, paths: list[str | Path]) -> int:
@@ -190,7 +201,7 @@ class Engine:
                 raise IndexMismatchError(f"query vector has dimension {vector.shape[0]}, the index has {meta.dim}")
             return vector / max(float(np.linalg.norm(vector)), 1e-12)
         if isinstance(query, str):
-            return self.encoder.encode_texts_in([query], lang)[0]
+            return self.encoder.encode_texts_in([query_text(query, lang)], lang)[0]
         return embed_inputs(self.encoder, [query])[0]
 
     def info(self) -> IndexInfo:

@@ -80,6 +80,15 @@ class IndexSettings:
     """Speech model: tiny.en, base (default), a faster-whisper folder or a cached model name."""
     language: str | None = None
     """Language spoken in the audio (e.g. en, es); None detects it per file."""
+    ray: str | None = None
+    """Ray cluster to index on ('auto', 'local', 'host:port', 'ray://host:port'); None indexes in-process.
+    With Ray, `workers` is the number of embedding actors and videos and transcripts are local-only."""
+    gpus_per_worker: float | None = None
+    """GPUs per embedding actor under Ray; None: one when the cluster has GPUs, else none."""
+    ivf_on_disk: bool = False
+    """Under Ray, build an IVF index in chunks with its inverted lists in a file on disk."""
+    follow_links: bool = False
+    """Follow links leaving the indexed folders (files and folders; loops are skipped with one line)."""
 
 
 @dataclass
@@ -96,11 +105,15 @@ class IndexReport:
     items: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    links_skipped: dict[str, int] = field(default_factory=dict)
+    """Links left out (also counted in `skipped`), by why (`retrieval.media.scan.LINK_SKIPS`)."""
 
-    def skip(self, path: str, reason: str) -> None:
-        """Count a file that could not be read, with its one-line reason."""
+    def skip(self, path: str, reason: str, link: str | None = None) -> None:
+        """Count a file that could not be read, with its one-line reason (`link`: why a link was left out)."""
         self.skipped += 1
         self.failures.append((path, reason))
+        if link is not None:
+            self.links_skipped[link] = self.links_skipped.get(link, 0) + 1
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready counts."""
