@@ -1,9 +1,9 @@
 """A long recording through `mmsearch index --no-transcribe`: every window is stored, and the run's time and
-peak memory stay within bounds that grow linearly with the duration (a recording is decoded whole and its
-windows' log-mel inputs are built before encoding, so memory does grow with it).
+peak memory stay within bounds (a recording over 10 minutes is embedded as it decodes, so its memory does not
+grow with its length).
 
 CI runs a 5-minute file (LONG_WAV_S); the issue's 2-hour file is the same test with
-MMSEARCH_LONG_WAV_S=7200, measured in docs/reliability.md (18.5 min and 1.7 GB on 2 loaded cores)."""
+MMSEARCH_LONG_WAV_S=7200, measured in docs/reliability.md (143 s and 764 MB on 2 cores at load 5)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.slow  # one real `mmsearch index` of a long file
 LONG_WAV_S = int(os.environ.get("MMSEARCH_LONG_WAV_S", "300"))
 BASE_RSS_MB = 1_000
 """Peak RSS allowed for a short file: Python, torch and the lite model (0.78 GB measured for 10 minutes)."""
-RSS_MB_PER_HOUR = 500
-"""An hour of 16 kHz float32 is 230 MB, its windows' log-mel inputs about 185 MB."""
+RSS_MB_PER_HOUR = 50
+"""Allowed growth (measured: 764 MB for 20 minutes and for 2 hours alike)."""
 
 
 def _peak_rss_mb(process: subprocess.Popen, timeout: float) -> float:
