@@ -145,18 +145,16 @@ class FileLoader:
             file.item_fields += fields
 
     def __call__(self, facts: FileFacts) -> LoadedFile | FailedFile:
-        try:
-            if not stat.S_ISREG(os.stat(facts.path).st_mode):  # replaced by a FIFO since the scan: open would block
-                raise MediaDecodeError(f"{facts.path}: not a regular file")
-            if facts.modality == "image":
-                return self._image(facts)
-            if facts.modality == "audio":
-                return self._audio(facts)
-            if facts.modality == "video":
-                raise MmsearchError(f"{facts.path}: a video is embedded as it decodes (FileLoader.embedded)")
-            return self._text(facts)
-        except (MmsearchError, OSError) as err:
-            return FailedFile(facts, str(err))
+        return _guarded(facts, self._whole)
+
+    def _whole(self, facts: FileFacts) -> LoadedFile:
+        if facts.modality == "image":
+            return self._image(facts)
+        if facts.modality == "audio":
+            return self._audio(facts)
+        if facts.modality == "video":
+            raise MmsearchError(f"{facts.path}: a video is embedded as it decodes (FileLoader.embedded)")
+        return self._text(facts)
 
     def embedded(self, facts: FileFacts, embed: "Embed") -> LoadedFile | FailedFile:
         """A video or a long recording (see `embeds_as_it_decodes`), its items embedded by `embed` EMBED_CHUNK
@@ -164,14 +162,9 @@ class FileLoader:
         frames, nor an hour of sound as samples. A video's items are its shots (one representative frame
         each), its sound windows (with an audio tower); either's transcript segments follow (with `speech`).
         The file is committed whole, never half indexed."""
-        try:
-            if not stat.S_ISREG(os.stat(facts.path).st_mode):
-                raise MediaDecodeError(f"{facts.path}: not a regular file")
-            if facts.modality == "video":
-                return self._embedded_video(facts, embed)
-            return self._embedded_audio(facts, embed)
-        except (MmsearchError, OSError) as err:
-            return FailedFile(facts, str(err))
+        if facts.modality == "video":
+            return _guarded(facts, lambda f: self._embedded_video(f, embed))
+        return _guarded(facts, lambda f: self._embedded_audio(f, embed))
 
     def _embedded_audio(self, facts: FileFacts, embed: "Embed") -> LoadedFile:
         from retrieval.media.audio import audio_blocks
@@ -266,6 +259,17 @@ class FileLoader:
         return LoadedFile(facts, digest, [t.text for t in texts], fields)
 
 
+def _guarded(facts: FileFacts, load: Callable[[FileFacts], LoadedFile]) -> LoadedFile | FailedFile:
+    """`load(facts)`, or a FailedFile with the one-line reason; a path that is no longer a regular file (a FIFO
+    put there since the scan, whose open would block) is refused first."""
+    try:
+        if not stat.S_ISREG(os.stat(facts.path).st_mode):
+            raise MediaDecodeError(f"{facts.path}: not a regular file")
+        return load(facts)
+    except (MmsearchError, OSError) as err:
+        return FailedFile(facts, str(err))
+
+
 Embed = Callable[[LoadedFile], Vectors]
 """Vectors of a loaded file's items (the encode stage, handed to the load stage for long files)."""
 EMBED_CHUNK = 16
@@ -282,7 +286,6 @@ class _EmbeddedItems:
         self.file, self.embed = file, embed
         self.fields: list[dict[str, Any]] = []
         self.vectors: list[np.ndarray] = []
-        self.embedded = 0
 
     @property
     def count(self) -> int:
@@ -301,7 +304,6 @@ class _EmbeddedItems:
         self._flush()
         del self.fields[count:]
         self.vectors = [np.concatenate(self.vectors)[:count]] if self.vectors else []
-        self.embedded = count
 
     def done(self) -> LoadedFile:
         """The file with every item's vector and fields."""
@@ -311,10 +313,10 @@ class _EmbeddedItems:
         return self.file
 
     def _flush(self) -> None:
-        if self.file.inputs:
-            chunk = LoadedFile(self.file.facts, self.file.content_hash, self.file.inputs, self.fields[self.embedded :])
-            self.vectors.append(self.embed(chunk))
-            self.embedded = len(self.fields)
+        pending = self.file.inputs  # the last len(pending) items are not embedded yet
+        if pending:
+            fields = self.fields[len(self.fields) - len(pending) :]
+            self.vectors.append(self.embed(LoadedFile(self.file.facts, self.file.content_hash, pending, fields)))
             self.file.inputs = []
 
 
@@ -349,8 +351,11 @@ def load_files(
 
     from retrieval.speech.transcriber import index_speech_options
 
-    streamed = [f for f in files if embeds_as_it_decodes(f)]
-    files = [f for f in files if not embeds_as_it_decodes(f)]
+    whole: list[FileFacts] = []
+    streamed: list[FileFacts] = []
+    for facts in files:  # a recording's header is read once to choose
+        (streamed if embeds_as_it_decodes(facts) else whole).append(facts)
+    files = whole
     workers = default_workers() if settings.workers is None else settings.workers
     workers = min(workers, max(1, len(files) // 16)) if files else 0
     heard = any(f.modality == "audio" for f in files) or bool(streamed)
