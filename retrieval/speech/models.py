@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexes.atomic import atomic_path
-from retrieval.encoders.checksums import file_sha256
+from retrieval.encoders.checksums import file_sha256, weights_cache_dir
 from retrieval.errors import EncoderNotFoundError, MissingDependencyError
 
 INSTALL_HINT = "speech recognition needs the speech extra: pip install 'mmsearch[speech]'"
@@ -78,14 +77,6 @@ def require_faster_whisper() -> None:
         raise MissingDependencyError(INSTALL_HINT) from err
 
 
-def speech_cache_dir() -> Path:
-    """Where joined weights live: $MMSEARCH_CACHE/speech, else $XDG_CACHE_HOME/mmsearch/speech."""
-    if os.environ.get("MMSEARCH_CACHE"):
-        return Path(os.environ["MMSEARCH_CACHE"]).expanduser() / "speech"
-    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache_home / "mmsearch" / "speech"
-
-
 def resolve_model(name: str) -> Path:
     """A faster-whisper model folder for `name`: tiny.en, base, a local folder, or a cached hub name
     (the Silero VAD weights that run with it are checked too)."""
@@ -126,7 +117,7 @@ def _bundled_folder(name: str, bundle: BundledModel) -> Path:
     if len(parts) == 1:
         _check(parts[0], bundle.sha256["model.bin"], name)
         return parts[0].parent
-    folder = speech_cache_dir() / f"whisper-{name}-{bundle.sha256['model.bin'][:12]}"
+    folder = weights_cache_dir("speech") / f"whisper-{name}-{bundle.sha256['model.bin'][:12]}"
     target = folder / "model.bin"
     if not target.is_file() or file_sha256(target) != bundle.sha256["model.bin"]:
         _join(parts, target, bundle.sha256["model.bin"], name)
