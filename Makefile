@@ -12,7 +12,7 @@ $(BIN)/mmsearch: pyproject.toml
 	# torch and torchvision are pinned here (they come from local disk on our machines);
 	# pyproject.toml keeps ranges so users elsewhere get their own builds.
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[dev,speech,ray]'
+	$(BIN)/pip install -q -e '.[dev,speech,ray,onnx]'
 	touch $@
 
 install: $(BIN)/mmsearch
@@ -31,7 +31,7 @@ demo: install
 
 # The README's test command: lint, format check and type check, then the whole suite.
 test: check
-	MMSEARCH_DATA=$(DATA) $(BIN)/python -m pytest -q
+	MMSEARCH_DATA=$(DATA) $(BIN)/python -m pytest -q --durations=25
 
 check: install
 	$(BIN)/ruff check .

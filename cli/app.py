@@ -84,6 +84,12 @@ def index(
     ivf_on_disk: bool = typer.Option(
         False, "--ivf-on-disk", help="with --ray: build an IVF index with its inverted lists on disk"
     ),
+    runtime: str = typer.Option(
+        "auto",
+        "--runtime",
+        help="what runs the image and audio towers: onnx (ONNX Runtime, CPU), torch, or auto "
+        "(onnx when pip install 'mmsearch[onnx]' is done and the run is on the CPU)",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Index images, sounds and videos under PATHS; re-running only embeds new or changed files."""
@@ -102,6 +108,7 @@ def index(
             ray=ray,
             gpus_per_worker=gpus_per_worker,
             ivf_on_disk=ivf_on_disk,
+            runtime=runtime,
         )
         if as_json:
             report = engine.index(list(paths or []), settings, index_type, captions=list(captions or []))

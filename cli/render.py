@@ -86,8 +86,9 @@ def write_classification_csv(path: Path, results: Sequence["Classification"]) ->
 
 def index_report(report: "IndexReport") -> None:
     """Counts of an indexing run and the files that were skipped."""
+    runtime = f" ({report.runtime})" if report.runtime else ""
     typer.echo(
-        f"indexed in {report.seconds:.1f}s: new {report.new}, changed {report.changed}, "
+        f"indexed in {report.seconds:.1f}s{runtime}: new {report.new}, changed {report.changed}, "
         f"unchanged {report.unchanged}, moved {report.moved}, duplicates {report.duplicates}, "
         f"removed {report.removed}, skipped {report.skipped} ({report.items} vectors written)"
     )

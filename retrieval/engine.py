@@ -20,6 +20,7 @@ from indexes.catalog import Catalog, IndexMeta, check_compatible
 from indexes.faiss_store import FaissStore
 from indexes.sync import AUTO, sync_store
 from retrieval.encoders.base import Encoder
+from retrieval.encoders.onnx_runtime import RUNTIMES, require_onnx
 from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder, model_id_of, parse_model
 from retrieval.errors import IndexMismatchError, ItemNotFoundError, MmsearchError
 from retrieval.ingest.run import run_index
@@ -115,6 +116,10 @@ class Engine:
             raise MmsearchError("nothing to index: give folders/files or --captions")
         roots = resolve_roots(paths)
         texts = text_facts(captions)
+        if settings.runtime not in RUNTIMES:
+            raise MmsearchError(f"unknown runtime {settings.runtime!r}: use {', '.join(RUNTIMES)}")
+        if settings.runtime == "onnx":
+            require_onnx()  # before the model loads, like a missing Ray
         if settings.ray:
             from retrieval.distributed.cluster import require_ray
 

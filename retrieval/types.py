@@ -89,6 +89,9 @@ class IndexSettings:
     """Under Ray, build an IVF index in chunks with its inverted lists in a file on disk."""
     follow_links: bool = False
     """Follow links leaving the indexed folders (files and folders; loops are skipped with one line)."""
+    runtime: str = "auto"
+    """What runs the towers: 'onnx' (ONNX Runtime on the CPU, the lite model's image and audio towers),
+    'torch', or 'auto' (onnx when its extra is installed and the run is on the CPU, else torch)."""
 
 
 @dataclass
@@ -107,6 +110,8 @@ class IndexReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     links_skipped: dict[str, int] = field(default_factory=dict)
     """Links left out (also counted in `skipped`), by why (`retrieval.media.scan.LINK_SKIPS`)."""
+    runtime: str = ""
+    """What ran the image and audio towers ('torch' or 'onnxruntime'); empty when nothing was embedded."""
 
     def skip(self, path: str, reason: str, link: str | None = None) -> None:
         """Count a file that could not be read, with its one-line reason (`link`: why a link was left out)."""

@@ -27,8 +27,9 @@ def embedded_shards(
     model_name: str,
     folder: Path,
     run_id: str,
-) -> Iterator[tuple[str, int]]:
-    """(shard name, files in it) for every shard the cluster writes into `folder`, in the order of `files`.
+) -> Iterator[tuple[str, int, str]]:
+    """(shard name, files in it, what ran the towers) for every shard the cluster writes into `folder`, in the
+    order of `files`.
 
     Files are loaded `LOAD_BATCH` at a time in CPU tasks and embedded `settings.batch_size` files at a time in
     a pool of `settings.workers` actors (default: one per GPU, else one), each holding the model, with
@@ -52,6 +53,7 @@ def embedded_shards(
             "batch_size": settings.batch_size,
             "folder": str(folder),
             "run_id": run_id,
+            "runtime": settings.runtime,
         },
         batch_size=settings.batch_size,
         batch_format="numpy",
@@ -60,4 +62,4 @@ def embedded_shards(
         num_gpus=gpus,
     )
     for row in dataset.iter_rows():
-        yield str(row["shard"]), int(row["files"])
+        yield str(row["shard"]), int(row["files"]), str(row["runtime"])

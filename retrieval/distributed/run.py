@@ -66,8 +66,9 @@ def run_distributed_index(
                 run_id = f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
                 shards = embedded_shards(ray, remaining, loader, settings, model_name, folder, run_id)
                 done = 0
-                for name, count in shards:
+                for name, count, runtime in shards:
                     merger.merge(folder / f"{name}{SUFFIX}")
+                    report.runtime = runtime
                     done += count
                     if progress:
                         progress(done, len(remaining))

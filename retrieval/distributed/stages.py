@@ -51,7 +51,7 @@ class EmbedStage:
     rewrites the same shard instead of adding a second copy.
     """
 
-    def __init__(self, model_name: str, batch_size: int, folder: str, run_id: str) -> None:
+    def __init__(self, model_name: str, batch_size: int, folder: str, run_id: str, runtime: str = "auto") -> None:
         import torch
 
         from retrieval.encoders.registry import load_encoder
@@ -59,6 +59,7 @@ class EmbedStage:
         self.encoder = load_encoder(model_name)
         if self.encoder.device == "cpu":  # Ray gives an actor one thread per CPU it holds; a local run uses all
             torch.set_num_threads(os.cpu_count() or 1)
+        self.runtime = self.encoder.use_runtime(runtime)  # after the threads: ONNX Runtime takes as many
         self.batch_size, self.folder, self.run_id = batch_size, Path(folder), run_id
 
     def __call__(self, batch: Batch) -> Batch:
@@ -69,4 +70,8 @@ class EmbedStage:
         digest = hashlib.sha1("\n".join(f.facts.path for f in files).encode()).hexdigest()[:16]
         name = f"{self.run_id}-{digest}"
         write_shard(self.folder, name, shards)
-        return {"shard": np.array([name], dtype=object), "files": np.array([len(files)])}
+        return {
+            "shard": np.array([name], dtype=object),
+            "files": np.array([len(files)]),
+            "runtime": np.array([self.runtime], dtype=object),
+        }

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval.errors import ModalityNotSupportedError
+from retrieval.errors import MmsearchError, ModalityNotSupportedError
 from retrieval.types import MEDIA_MODALITIES, Modality, Vectors
 
 if TYPE_CHECKING:
@@ -82,6 +82,14 @@ class Encoder(ABC):
         """Move the model to `device` ('cpu' or 'cuda'); fp16 is used on CUDA."""
         self.device = device
         return self
+
+    def use_runtime(self, runtime: str) -> str:
+        """Choose what runs the towers for an index run: 'auto', 'torch' or 'onnx' (see
+        `retrieval.encoders.onnx_runtime`); returns 'torch' or 'onnxruntime'. Only the lite model has ONNX
+        exports; this model runs on torch."""
+        if runtime == "onnx":
+            raise MmsearchError(f"--runtime onnx serves the lite model only, not {self.model_id!r}: use torch")
+        return "torch"
 
     def supports(self, modality: Modality) -> bool:
         """Whether this model can embed `modality` (video: its frames, through the image tower)."""

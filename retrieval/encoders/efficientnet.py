@@ -121,6 +121,22 @@ def features_and_logits(model: "EfficientNet", pixels: "torch.Tensor") -> tuple[
     return pooled, model.get_classifier()(pooled)
 
 
+def features_module(model: "EfficientNet") -> "torch.nn.Module":
+    """The tower as one module, pixels -> (pooled features, logits) as `features_and_logits` gives them: the
+    form exported to ONNX."""
+    import torch
+
+    class FeaturesAndLogits(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return features_and_logits(self.model, pixels)
+
+    return FeaturesAndLogits().eval()
+
+
 def tower_blocks(model: "EfficientNet") -> list["torch.nn.Module"]:
     """The tower's inverted-residual blocks in forward order (all stages flattened)."""
     return [block for stage in model.blocks.children() for block in stage.children()]

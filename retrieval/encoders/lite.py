@@ -18,9 +18,9 @@ import numpy as np
 
 from indexes.atomic import atomic_path
 from retrieval.encoders.base import AudioTransform, Encoder, ImageTransform
-from retrieval.encoders.checksums import check_weights, record_weights
+from retrieval.encoders.checksums import check_weights, file_sha256, record_weights
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
-from retrieval.errors import EncoderNotFoundError
+from retrieval.errors import EncoderNotFoundError, MmsearchError
 from retrieval.types import Vectors
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from timm.models.efficientnet import EfficientNet
 
     from retrieval.encoders.lite_heads import LiteHeads
+    from retrieval.encoders.onnx_runtime import OnnxTower
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,8 @@ class LiteEncoder(Encoder):
         self._tower: EfficientNet | None = None
         self._heads: LiteHeads | None = None
         self._audio: torch.nn.Module | None = None
+        self._onnx: dict[str, OnnxTower] = {}
+        """Towers ONNX Runtime runs instead of torch ('image', 'audio'), set by `use_runtime`."""
         self._attach_audio()
 
     def _attach_audio(self) -> None:
@@ -243,7 +246,12 @@ class LiteEncoder(Encoder):
             return features_and_logits(self.tower, pixels.to(self.device))
 
     def encode_image_batch(self, pixels: "torch.Tensor") -> Vectors:
-        pooled, logits = self.image_features(pixels)
+        import torch
+
+        if "image" in self._onnx:
+            pooled, logits = (torch.from_numpy(a) for a in self._onnx["image"](pixels.cpu().numpy()))
+        else:
+            pooled, logits = self.image_features(pixels)
         with self.inference():
             vectors = self.heads.image_vectors(pooled, logits)
         return vectors.float().cpu().numpy()
@@ -288,12 +296,71 @@ class LiteEncoder(Encoder):
     def encode_audio_batch(self, features: "torch.Tensor") -> Vectors:
         if "audio" not in self.modalities:
             raise self._no_tower("audio")
-        with self.inference():
-            raw = self.audio_tower(features.to(self.device)).float()
+        if "audio" in self._onnx:
+            import torch
+
+            raw = torch.from_numpy(self._onnx["audio"](features.cpu().numpy())[0])
+        else:
+            with self.inference():
+                raw = self.audio_tower(features.to(self.device)).float()
         return self.adapt_text(raw).cpu().numpy()
+
+    def use_runtime(self, runtime: str) -> str:
+        """ONNX Runtime for the image and audio towers on the CPU ('auto' when the `onnx` extra is installed,
+        'onnx' always, exporting them first if these weights have no cached export); 'torch' for eager torch."""
+        from retrieval.encoders.onnx_runtime import missing_packages, require_onnx
+
+        self._onnx = {}
+        if runtime == "onnx":
+            require_onnx()
+            if self.device != "cpu":
+                raise MmsearchError(f"--runtime onnx runs on the CPU; this run is on {self.device}")
+        elif runtime == "torch" or self.device != "cpu" or missing_packages():
+            return "torch"
+        self._onnx = self._onnx_towers()
+        return "onnxruntime"
+
+    def _onnx_towers(self) -> dict[str, "OnnxTower"]:
+        """The image tower, and the audio tower when this model has one, run by ONNX Runtime."""
+        from retrieval.encoders.onnx_runtime import onnx_tower
+
+        towers = {"image": onnx_tower("image", self._image_sources(), self._image_export)}
+        if "audio" in self.modalities:
+            from retrieval.encoders.audio import CONFIG_FILE as AUDIO_CONFIG
+            from retrieval.encoders.audio import SHIPPED_DIR, WEIGHTS_FILE
+
+            sources = [file_sha256(SHIPPED_DIR / WEIGHTS_FILE), file_sha256(SHIPPED_DIR / AUDIO_CONFIG)]
+            towers["audio"] = onnx_tower("audio", sources, self._audio_export)
+        return towers
+
+    def _image_sources(self) -> list[str]:
+        """What identifies the image tower's weights: its checkpoint's pinned sha256, and the fine-tune's
+        weights file when that replaces some of its blocks."""
+        from retrieval.encoders.efficientnet import TOWERS
+
+        sources = [self.config.image_tower, TOWERS[self.config.image_tower].sha256]
+        if self.config.tuned_blocks:
+            sources.append(file_sha256(self.weights_dir / str(self.config.weights)))
+        return sources
+
+    def _image_export(self) -> tuple["torch.nn.Module", dict[str, "torch.Tensor"]]:
+        import torch
+
+        from retrieval.encoders.efficientnet import TOWERS, features_module
+
+        size = TOWERS[self.config.image_tower].image_size
+        return features_module(self.tower), {"pixels": torch.zeros(2, 3, size, size)}
+
+    def _audio_export(self) -> tuple["torch.nn.Module", dict[str, "torch.Tensor"]]:
+        import torch
+
+        window = np.zeros(int(self.audio_sample_rate * self.audio_window_s), np.float32)
+        return self.audio_tower.eval(), {"mels": torch.stack([self.audio_transform()(window)] * 2)}
 
     def to(self, device: str) -> "LiteEncoder":
         self.device = device
+        if device != "cpu":
+            self._onnx = {}
         for name in ("_tower", "_heads", "_audio"):
             module = getattr(self, name)
             if module is not None:

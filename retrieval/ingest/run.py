@@ -62,7 +62,8 @@ def run_index(
         files = [*(scan_for(encoder, roots, report, settings.follow_links) if roots else []), *texts]
         job = plan(catalog, [str(r) for r in roots] + [t.path for t in texts], files, report)
         writer = CatalogWriter(catalog, encoder.model_id, job, report)
-        if job.to_load:  # loading sets up decode workers and the model's transforms: none when nothing changed
+        if job.to_load:  # loading sets up decode workers, the model's transforms and runtime: none when nothing changed
+            report.runtime = encoder.use_runtime(settings.runtime)
             embed = partial(_embed_file, encoder, min(settings.batch_size, EMBED_CHUNK))
             loaded = _counted(load_files(job.to_load, encoder, settings, embed), len(job.to_load), report, progress)
             for batch in _batches(loaded, settings.batch_size):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,15 @@ SHUTDOWN_LIMIT_S = 30.0
 """Both nodes must be gone this long after the tests end."""
 
 
+_cluster_stops: list[Callable[[], None]] = []
+"""How to stop the running cluster, once `ray_cluster` has started one."""
+
+
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[str]:
     """A Ray cluster of two nodes with one CPU each (the head with the dashboard, for the state API), this
-    process connected as a driver; yields the cluster's address. Stopped, in bounded time, at the end."""
+    process connected as a driver; yields the cluster's address. Stopped, in bounded time, after the last
+    test of this folder (`pytest_runtest_teardown`), so that no Ray thread outlives the distributed tests."""
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
     from ray.cluster_utils import Cluster
@@ -28,15 +33,31 @@ def ray_cluster() -> Iterator[str]:
     cluster.add_node(num_cpus=1)
     ray.init(address=cluster.address, log_to_driver=False)
     cluster.wait_for_nodes()
-    try:
-        yield cluster.address
-    finally:
+
+    def stop() -> None:
         started = time.monotonic()
         ray.shutdown()
         cluster.shutdown()
         elapsed = time.monotonic() - started
         assert elapsed < SHUTDOWN_LIMIT_S, f"cluster took {elapsed:.0f} s to stop"
         assert not cluster.list_all_nodes()
+
+    _cluster_stops.append(stop)
+    try:
+        yield cluster.address
+    finally:
+        _stop_cluster()
+
+
+def _stop_cluster() -> None:
+    while _cluster_stops:
+        _cluster_stops.pop()()
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the cluster when the next test is not a distributed one (or there is none)."""
+    if nextitem is None or Path(nextitem.path).parent != Path(__file__).parent:
+        _stop_cluster()
 
 
 @pytest.fixture(scope="session")

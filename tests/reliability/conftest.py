@@ -128,8 +128,17 @@ def big_corpus(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tupl
     Engine(db).index([], IndexSettings(batch_size=BATCH, workers=0, transcribe=False), captions=[root / "captions.csv"])
     figures = LoadFigures([], [], "", 0, 0.0)
     with serve(db) as server:
-        indexer = start_cli(
-            "index", str(root / "media"), "--db", str(db), "--batch-size", str(BATCH), "--no-transcribe", "--json"
+        indexer = start_cli(  # eager torch: the slower runtime keeps the indexer busy for the clients' minute
+            "index",
+            str(root / "media"),
+            "--db",
+            str(db),
+            "--batch-size",
+            str(BATCH),
+            "--no-transcribe",
+            "--json",
+            "--runtime",
+            "torch",
         )
         started = time.monotonic()
         query = run_cli("query", "a dog", "--db", str(db), "-k", "3", "--json")

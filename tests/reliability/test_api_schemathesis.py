@@ -9,12 +9,19 @@ import time
 from collections import Counter
 
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
 
 from tests.reliability.conftest import Corpus
 
 pytestmark = pytest.mark.slow  # ~200 requests, a few of them encode uploads
+
+# schemathesis is imported at collection, before any test starts a thread: importing it rewrites its modules
+# with ast.parse, which CPython 3.11 does not make safe against a second thread parsing at the same moment
+# (a "SystemError: AST constructor recursion depth mismatch" in CI).
 
 EXAMPLES = 12
 """Cases per operation and generation mode (9 operations x 2 modes: about 200 requests, under a minute)."""
@@ -23,8 +30,6 @@ SLOWEST_S = 10
 
 @pytest.fixture(scope="module")
 def api(small_corpus: Corpus):
-    import schemathesis
-
     from retrieval import Engine
     from server.app import create_app
     from server.settings import ServerSettings
@@ -34,9 +39,6 @@ def api(small_corpus: Corpus):
 
 
 def test_schemathesis_finds_no_server_error_no_hang_no_foreign_file(api, small_corpus: Corpus) -> None:
-    from schemathesis import GenerationMode
-    from schemathesis.checks import not_a_server_error
-
     operations = [result.ok() for result in api.get_all_operations()]
     assert len(operations) >= 9, [op.label for op in operations]
     indexed = {(small_corpus.root / p).read_bytes() for p in small_corpus.clean.paths if not p.endswith(".csv")}
