@@ -1,6 +1,6 @@
 """Indexing throughput: encoder ceiling vs `mmsearch index` end to end vs a naive loop, in one run.
 
-    .venv/bin/python benchmarks/bench_index.py [--data ../shared/data] [--scale 1,4] [--batch-size 64]
+    .venv/bin/python benchmarks/bench_index.py [--data ../shared/data] [--scale 1,4] [--batch-size 64] [--runtime auto]
 
 (a) ceiling: encoder forward on pre-decoded tensors only;
 (b) ours: Engine.index end to end (scan, parallel decode, encode, DuckDB commits, FAISS write);
@@ -60,12 +60,12 @@ def naive(encoder, files: list[Path], batch_size: int) -> float:
     return len(files) / (time.perf_counter() - started)
 
 
-def ours(encoder, folder: Path, db: Path, batch_size: int) -> tuple[float, float]:
+def ours(encoder, folder: Path, db: Path, batch_size: int, runtime: str) -> tuple[float, float]:
     """(images/s of a fresh end-to-end index run, seconds of a re-run on the unchanged folder)."""
     engine = Engine(db)
     engine._encoder = encoder  # reuse the loaded model: we time indexing, not model loading
-    report = engine.index([folder], IndexSettings(batch_size=batch_size))
-    rerun = engine.index([folder], IndexSettings(batch_size=batch_size))
+    report = engine.index([folder], IndexSettings(batch_size=batch_size, runtime=runtime))
+    rerun = engine.index([folder], IndexSettings(batch_size=batch_size, runtime=runtime))
     assert rerun.unchanged == report.new, "re-run should find every file unchanged"
     return report.new / report.seconds, rerun.seconds
 
@@ -76,8 +76,10 @@ def main() -> None:
     parser.add_argument("--scale", default="1,4", help="comma-separated copy counts of the 3,060 Caltech images")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--model", default="lite")
+    parser.add_argument("--runtime", default="auto", help="auto, torch or onnx: the same for all three columns")
     args = parser.parse_args()
     encoder = load_encoder(args.model)
+    print("runtime", encoder.use_runtime(args.runtime))
     encoder.encode_texts(["warm up"])  # load both towers before timing anything
     encoder.encode_images([load_image(next((args.data / "caltech101" / "images").rglob("*.jpg")))])
     print(
@@ -92,7 +94,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             files = make_folder(args.data / "caltech101" / "images", Path(tmp) / "photos", copies)
             top = ceiling(encoder, files[:1024], args.batch_size)
-            mine, rerun = ours(encoder, Path(tmp) / "photos", Path(tmp) / "db", args.batch_size)
+            mine, rerun = ours(encoder, Path(tmp) / "photos", Path(tmp) / "db", args.batch_size, args.runtime)
             simple = naive(encoder, files[:1024], args.batch_size)
             print(
                 f"{len(files):>7} {top:>10.1f} {mine:>8.1f} {simple:>8.1f} {mine / top:>9.2f} {mine / simple:>10.2f} "

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import torch
     from PIL import Image
 
+    from retrieval.encoders.onnx_runtime import OnnxTower
+
 ImageTransform = Callable[["Image.Image"], "torch.Tensor"]
 AudioTransform = Callable[[np.ndarray], "torch.Tensor"]
 
@@ -44,6 +46,10 @@ class Encoder(ABC):
 
     model_id: str
     dim: int
+    onnx_exports: bool = False
+    """Whether `_onnx_towers` can export some of this model's towers for ONNX Runtime."""
+    _onnx: dict[str, "OnnxTower"] = {}  # noqa: RUF012 (always replaced, never mutated)
+    """Towers ONNX Runtime runs instead of torch, by modality; set by `use_runtime`."""
     modalities: frozenset[Modality] = frozenset({"image", "text"})
     logit_scale: float = 100.0
     """Multiplier on cosine similarity before a softmax (zero-shot classification)."""
@@ -84,12 +90,27 @@ class Encoder(ABC):
         return self
 
     def use_runtime(self, runtime: str) -> str:
-        """Choose what runs the towers for an index run: 'auto', 'torch' or 'onnx' (see
-        `retrieval.encoders.onnx_runtime`); returns 'torch' or 'onnxruntime'. Only the lite model has ONNX
-        exports; this model runs on torch."""
+        """Choose what runs the towers of an index run: 'onnx' (ONNX Runtime on the CPU, for the towers
+        `_onnx_towers` gives; exported first where these weights have no cached export), 'torch', or 'auto'
+        (onnx where the `onnx` extra is installed, the run is on the CPU and the model has exports); returns
+        'torch' or 'onnxruntime' (`retrieval.encoders.onnx_runtime`)."""
+        from retrieval.encoders.onnx_runtime import missing_packages, require_onnx
+
+        self._onnx = {}
         if runtime == "onnx":
-            raise MmsearchError(f"--runtime onnx serves the lite model only, not {self.model_id!r}: use torch")
-        return "torch"
+            require_onnx()
+            if not self.onnx_exports:
+                raise MmsearchError(f"--runtime onnx has no export of {self.model_id!r}: use torch")
+            if self.device != "cpu":
+                raise MmsearchError(f"--runtime onnx runs on the CPU; this run is on {self.device}")
+        elif runtime == "torch" or not self.onnx_exports or self.device != "cpu" or missing_packages():
+            return "torch"
+        self._onnx = self._onnx_towers()
+        return "onnxruntime"
+
+    def _onnx_towers(self) -> dict[str, "OnnxTower"]:
+        """The towers ONNX Runtime runs for this model, by modality (families with `onnx_exports` override it)."""
+        return {}
 
     def supports(self, modality: Modality) -> bool:
         """Whether this model can embed `modality` (video: its frames, through the image tower)."""

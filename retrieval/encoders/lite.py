@@ -20,7 +20,7 @@ from indexes.atomic import atomic_path
 from retrieval.encoders.base import AudioTransform, Encoder, ImageTransform
 from retrieval.encoders.checksums import check_weights, file_sha256, record_weights
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
-from retrieval.errors import EncoderNotFoundError, MmsearchError
+from retrieval.errors import EncoderNotFoundError
 from retrieval.types import Vectors
 
 if TYPE_CHECKING:
@@ -177,6 +177,7 @@ class LiteEncoder(Encoder):
     """Offline default encoder (images and text in MiniLM's 384-d space)."""
 
     dim = MINILM_DIM
+    onnx_exports = True
 
     def __init__(self, weights_dir: str | Path | None = None) -> None:
         explicit = weights_dir is not None
@@ -197,8 +198,6 @@ class LiteEncoder(Encoder):
         self._tower: EfficientNet | None = None
         self._heads: LiteHeads | None = None
         self._audio: torch.nn.Module | None = None
-        self._onnx: dict[str, OnnxTower] = {}
-        """Towers ONNX Runtime runs instead of torch ('image', 'audio'), set by `use_runtime`."""
         self._attach_audio()
 
     def _attach_audio(self) -> None:
@@ -305,21 +304,6 @@ class LiteEncoder(Encoder):
                 raw = self.audio_tower(features.to(self.device)).float()
         return self.adapt_text(raw).cpu().numpy()
 
-    def use_runtime(self, runtime: str) -> str:
-        """ONNX Runtime for the image and audio towers on the CPU ('auto' when the `onnx` extra is installed,
-        'onnx' always, exporting them first if these weights have no cached export); 'torch' for eager torch."""
-        from retrieval.encoders.onnx_runtime import missing_packages, require_onnx
-
-        self._onnx = {}
-        if runtime == "onnx":
-            require_onnx()
-            if self.device != "cpu":
-                raise MmsearchError(f"--runtime onnx runs on the CPU; this run is on {self.device}")
-        elif runtime == "torch" or self.device != "cpu" or missing_packages():
-            return "torch"
-        self._onnx = self._onnx_towers()
-        return "onnxruntime"
-
     def _onnx_towers(self) -> dict[str, "OnnxTower"]:
         """The image tower, and the audio tower when this model has one, run by ONNX Runtime."""
         from retrieval.encoders.onnx_runtime import onnx_tower
@@ -360,7 +344,7 @@ class LiteEncoder(Encoder):
     def to(self, device: str) -> "LiteEncoder":
         self.device = device
         if device != "cpu":
-            self._onnx = {}
+            self._onnx = {}  # ONNX Runtime serves the CPU only
         for name in ("_tower", "_heads", "_audio"):
             module = getattr(self, name)
             if module is not None:

@@ -63,7 +63,7 @@ class OnnxTower:
         self.input_names = [i.name for i in self.session.get_inputs()]
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        feeds = {name: np.ascontiguousarray(x, dtype=np.float32) for name, x in zip(self.input_names, inputs)}
+        feeds = {name: np.ascontiguousarray(x) for name, x in zip(self.input_names, inputs)}
         return list(self.session.run(None, feeds))
 
 

@@ -15,6 +15,7 @@ import torch
 from retrieval.encoders import efficientnet
 from retrieval.encoders.efficientnet import block_prefixes
 from retrieval.encoders.lite import TOWER_PREFIX, LiteEncoder, save_heads
+from retrieval.encoders.registry import load_encoder
 from retrieval.errors import MissingDependencyError, MmsearchError
 from retrieval.media.audio import load_audio
 from retrieval.media.image import load_image
@@ -104,7 +105,7 @@ def test_exports_are_cached_by_weights_and_redone_when_they_change(
     assert not list(cache.glob(".*.tmp"))  # every export was renamed into place whole
 
 
-def test_torch_runtime_and_a_missing_extra(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_torch_runtime_a_missing_extra_and_models_without_exports(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert LiteEncoder().use_runtime("torch") == "torch"
     assert not cache.exists()  # torch exports nothing
     found = importlib.util.find_spec
@@ -112,6 +113,10 @@ def test_torch_runtime_and_a_missing_extra(cache: Path, monkeypatch: pytest.Monk
     assert LiteEncoder().use_runtime("auto") == "torch"
     with pytest.raises(MissingDependencyError, match=r"needs onnx: pip install 'mmsearch\[onnx\]'"):
         LiteEncoder().use_runtime("onnx")
+    monkeypatch.undo()
     with pytest.raises(MmsearchError, match="runs on the CPU"):
-        monkeypatch.undo()
         LiteEncoder().to("cuda").use_runtime("onnx")
+    openclip = load_encoder("openclip:ViT-B-32/random", device="cpu")  # no export: ONNX Runtime ran it 1.00x
+    assert openclip.use_runtime("auto") == "torch"
+    with pytest.raises(MmsearchError, match="no export of 'openclip:ViT-B-32/random'"):
+        openclip.use_runtime("onnx")
