@@ -93,6 +93,11 @@ def test_exports_are_cached_by_weights_and_redone_when_they_change(
         assert LiteEncoder().use_runtime("auto") == "onnxruntime"
     assert sorted(cache.glob("*.onnx")) == first
 
+    image_export = next(p for p in first if p.name.startswith("image"))
+    image_export.write_bytes(image_export.read_bytes()[:1000])  # damaged on disk: exported again, not fatal
+    LiteEncoder().use_runtime("onnx")
+    assert image_export.stat().st_size > 1000 and sorted(cache.glob("*.onnx")) == first
+
     folder = _tuned_model(tmp_path / "tuned")
     pixels = torch.stack([LiteEncoder().image_transform()(load_image(p)) for p, _ in caltech_test_images(data_dir)[:4]])
     base_vectors = LiteEncoder().encode_image_batch(pixels)
