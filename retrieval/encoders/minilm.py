@@ -67,11 +67,14 @@ def encode_minilm(texts: Sequence[str], device: str = "cpu", batch_size: int = 1
     if not texts:
         return np.zeros((0, MINILM_DIM), dtype=np.float32)
     tokenizer, model = load_minilm(device)
+    order = np.argsort([len(t) for t in texts], kind="stable")  # batches of like lengths: little padding
     chunks = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
-            batch = tokenizer.encode_batch(list(texts[start : start + batch_size]))
+            batch = tokenizer.encode_batch([texts[i] for i in order[start : start + batch_size]])
             ids = torch.tensor([e.ids for e in batch], device=device)
             attention = torch.tensor([e.attention_mask for e in batch], device=device)
             chunks.append(model(ids, attention).float().cpu().numpy())
-    return normalize(np.concatenate(chunks))
+    vectors = np.empty((len(texts), MINILM_DIM), dtype=np.float32)
+    vectors[order] = np.concatenate(chunks)
+    return normalize(vectors)
