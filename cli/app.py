@@ -75,8 +75,8 @@ def index(
     ray: str | None = typer.Option(
         None,
         "--ray",
-        help="index on a Ray cluster: auto, local or [ray://]host:port (images, audio, captions; "
-        "videos and transcripts are local-only for now); needs pip install 'mmsearch[ray]'",
+        help="index on a Ray cluster: auto, local or \\[ray://]host:port (images, audio, captions; "
+        "videos and transcripts are local-only for now); needs pip install 'mmsearch\\[ray]'",
     ),
     gpus_per_worker: float | None = typer.Option(
         None, "--gpus-per-worker", min=0, help="with --ray: GPUs per embedding actor (default: 1 with GPUs)"
@@ -88,7 +88,7 @@ def index(
         "auto",
         "--runtime",
         help="what runs the image and audio towers: onnx (ONNX Runtime, CPU), torch, or auto "
-        "(onnx when pip install 'mmsearch[onnx]' is done and the run is on the CPU)",
+        "(onnx when pip install 'mmsearch\\[onnx]' is done and the run is on the CPU)",
     ),
     as_json: bool = JsonOption,
 ) -> None:

@@ -31,7 +31,7 @@ def finetune_command(
     seed: int = typer.Option(0, "--seed"),
     resume: Path | None = typer.Option(None, "--resume", help="fine-tune folder or safetensors to start from"),
     wise_ft: float | None = typer.Option(
-        None, "--wise-ft", help="ALPHA in [0,1]: keep (1-ALPHA)*start + ALPHA*trained weights"
+        None, "--wise-ft", help="ALPHA in \\[0,1]: keep (1-ALPHA)*start + ALPHA*trained weights"
     ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
