@@ -11,8 +11,10 @@ All videos are built in a temp folder from Caltech-101 test-split photos and FSD
    histogram distances: within a shot (a 12 % pan) against between different photos.
 2. speed: a 720p 30 fps H.264 clip (a keyframe a second, as phones record) looped to `--minutes`,
    picture only, indexed with the default model, against a naive pass that decodes every frame and
-   embeds one per second, in the same run; then with its sound track (spoken digits) as well.
-3. memory: the clip looped to `--hour-minutes`, indexed in a child process; its peak RSS.
+   embeds one per second, in the same run; then with its sound track (spoken digits) as well, with and
+   without speech transcripts.
+3. memory: the clip looped to `--hour-minutes`, indexed in a child process, with and without
+   transcripts; its peak RSS.
 """
 
 from __future__ import annotations
@@ -168,19 +170,22 @@ def naive(path: Path, engine: Engine) -> float:
     return time.perf_counter() - start
 
 
-def ours(path: Path, db: Path, batch_size: int) -> dict[str, float]:
-    """Index `path` in a child process: wall seconds, items and peak RSS (MiB)."""
+def ours(path: Path, db: Path, batch_size: int, transcribe: bool = True) -> dict[str, float]:
+    """Index `path` in a child process (speech transcribed when `transcribe` and the speech extra is
+    installed, as `mmsearch index` does): wall seconds, items and peak RSS (MiB)."""
     code = (
         "import json, resource, sys, time\n"
         "from retrieval.engine import Engine\n"
         "from retrieval.types import IndexSettings\n"
         "engine = Engine(sys.argv[2]); engine.encoder\n"
         "start = time.perf_counter()\n"
-        "report = engine.index([sys.argv[1]], IndexSettings(batch_size=int(sys.argv[3]), workers=0))\n"
+        "transcribe = None if sys.argv[4] == '1' else False\n"
+        "settings = IndexSettings(batch_size=int(sys.argv[3]), workers=0, transcribe=transcribe)\n"
+        "report = engine.index([sys.argv[1]], settings)\n"
         "print(json.dumps({'seconds': time.perf_counter() - start, 'items': report.items,\n"
         "    'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
     )
-    command = [sys.executable, "-c", code, str(path), str(db), str(batch_size)]
+    command = [sys.executable, "-c", code, str(path), str(db), str(batch_size), "1" if transcribe else "0"]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -214,6 +219,7 @@ def main() -> None:
         baseline = naive(picture, Engine(root / "picture-db"))
         speed = loop_clip(clip, root / "speed.mp4", args.minutes)
         with_sound = ours(speed, root / "speed-db", args.batch_size)
+        no_transcripts = ours(speed, root / "windows-db", args.batch_size, transcribe=False)
         results["speed"] = {
             "video_s": seconds,
             "ours_picture_s": run["seconds"],
@@ -223,6 +229,7 @@ def main() -> None:
             "ours_vs_naive": baseline / run["seconds"],
             "ours_with_sound_s": with_sound["seconds"],
             "ours_with_sound_x_realtime": seconds / with_sound["seconds"],
+            "ours_sound_no_transcripts_x_realtime": seconds / no_transcripts["seconds"],
             "items_picture": run["items"],
             "items_with_sound": with_sound["items"],
         }
@@ -232,6 +239,9 @@ def main() -> None:
         if not args.skip_hour:
             hour = loop_clip(clip, root / "hour.mp4", args.hour_minutes)
             results["hour"] = {"video_s": args.hour_minutes * 60, **ours(hour, root / "hour-db", args.batch_size)}
+            print(json.dumps(results["hour"], indent=1), flush=True)
+            windows = ours(hour, root / "hour-windows-db", args.batch_size, transcribe=False)
+            results["hour_no_transcripts"] = windows
             hour.unlink()
     print(json.dumps(results, indent=1))
 

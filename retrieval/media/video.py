@@ -143,11 +143,17 @@ def sample_frames(
         reader = _Reader(container, video, deadline)
         zero = container.start_time / 1e6 if container.start_time else 0.0
         tolerance = every_s / 2
-        next_s, last_key, intact = 0.0, -math.inf, False
+        next_s, planned_s, last_key, intact = 0.0, 0.0, -math.inf, False
         gaps: deque[float] = deque(maxlen=4)
 
+        def slot_after(t: float) -> float:
+            return (math.floor((t + tolerance) / every_s) + 1) * every_s
+
+        def due() -> float:  # the next open slot, counting keyframes fed whose pictures the decoder still holds
+            return max(next_s, planned_s)
+
         def next_key_late() -> bool:  # the current GOP's successor may not come in time for the next slot
-            return last_key + GOP_MARGIN * (max(gaps) if gaps else math.inf) > next_s + tolerance
+            return last_key + GOP_MARGIN * (max(gaps) if gaps else math.inf) > due() + tolerance
 
         for packet in reader.packets():
             at = _packet_time(packet) - zero
@@ -155,9 +161,12 @@ def sample_frames(
                 if at > last_key > -math.inf:
                     gaps.append(at - last_key)
                 last_key = at
-                intact = at >= next_s - tolerance or next_key_late()
+                fills_slot = at >= due() - tolerance
+                intact = fills_slot or next_key_late()
                 if not intact:
                     continue
+                if fills_slot:
+                    planned_s = slot_after(at)
             elif packet.size and not (intact and next_key_late()):
                 intact = False
                 continue
@@ -166,7 +175,7 @@ def sample_frames(
                 if shown < next_s - (tolerance if frame.key_frame else 0.5 / (video.average_rate or 30)):
                     continue
                 yield SampledFrame(shown, _picture(frame, video, short_side))
-                next_s = (math.floor((shown + tolerance) / every_s) + 1) * every_s
+                next_s = slot_after(shown)
 
 
 class _Reader:

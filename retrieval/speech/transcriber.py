@@ -81,7 +81,10 @@ class SpeechOptions:
     language: str | None = None
     threads: int = 0
     """CTranslate2 CPU threads; 0 uses all cores (at most 4)."""
-    batch_size: int = 8
+    batch_size: int = 2
+    """Whisper windows encoded at once. Each window's attention scores take about 85 MB (base; tiny.en 65 MB);
+    on 2 CPU cores batches of 1, 2, 4 and 8 decode a 300 s block in about the same time, and 8 peaks 500 MB
+    higher than 2 (docs/benchmarks.md)."""
 
 
 def transcribe(samples_16k_mono: np.ndarray, options: SpeechOptions = SpeechOptions()) -> list[Segment]:

@@ -79,6 +79,27 @@ def test_frames_are_sampled_once_per_slot(clips: dict[str, Path]) -> None:
     assert frame.image.size == (192, 144) and frame.image.mode == "RGB"
 
 
+def test_phone_video_decodes_about_one_picture_per_sample(tmp_path: Path, shots: list[Shot], monkeypatch) -> None:
+    """A keyframe every second (as phones record) and one sample a second: the frames that follow a keyframe
+    are skipped even while frame-threaded decoding still holds the keyframe's picture."""
+    from retrieval.media import video
+
+    clip = write_video(tmp_path / "phone.mp4", shots, fps=24, gop=24)
+    decoded: list = []
+    decode = video._Reader.decode
+
+    def counted(reader: video._Reader, packet: object) -> list:
+        frames = decode(reader, packet)
+        decoded.extend(frames)
+        return frames
+
+    monkeypatch.setattr(video._Reader, "decode", counted)
+    times = [f.time_s for f in sample_frames(clip, 1.0, deadline_for(clip, probe_video(clip)))]
+    assert len(times) == 13 and all(abs(t - n) <= 0.5 for n, t in enumerate(times))
+    # the first group of pictures (no keyframe gap is known yet), then the keyframes
+    assert len(decoded) <= 24 + 13, len(decoded)
+
+
 @pytest.mark.parametrize("name", ["plain", "rotated", "vfr", "odd", "yuv444"])
 def test_shot_boundaries_near_the_truth(clips: dict[str, Path], shots: list[Shot], name: str) -> None:
     found = _shots(clips[name])
