@@ -12,7 +12,7 @@ $(BIN)/mmsearch: pyproject.toml
 	# torch and torchvision are pinned here (they come from local disk on our machines);
 	# pyproject.toml keeps ranges so users elsewhere get their own builds.
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[dev,speech,ray,onnx]'
+	$(BIN)/pip install -q -e '.[dev,speech,ray,onnx,photos]'
 	touch $@
 
 install: $(BIN)/mmsearch

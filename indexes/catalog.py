@@ -387,8 +387,35 @@ class Catalog:
         self, con: duckdb.DuckDBPyConnection, old_path: str, new_path: str, size: int, mtime: float
     ) -> None:
         """Inside transaction `con`: record a new path, size and mtime for unchanged content."""
-        con.execute("UPDATE items SET path = ?, size = ?, mtime = ? WHERE path = ?", [new_path, size, mtime, old_path])
+        con.execute(
+            "UPDATE items SET path = ?, size = ?, mtime = ?, ref = CASE WHEN ref = path THEN ? ELSE ref END "
+            "WHERE path = ?",
+            [new_path, size, mtime, new_path, old_path],
+        )
         _bump_generation(con)
+
+    def rebase(self, old: str, new: str) -> int:
+        """Store the files under folder (or file) `old` by their paths under `new`, holding the writer lock:
+        a root once indexed through a link, now stored by its real path. A file stored under both keeps its
+        rows under `new`. Returns how many files moved."""
+        if not self.exists():
+            return 0
+        with writing(self.path.parent), self.transaction() as con:
+            under = "(path = ? OR starts_with(path, ?))"
+            prefix = [old, old.rstrip("/") + "/"]
+            paths = [r[0] for r in con.execute(f"SELECT DISTINCT path FROM items WHERE {under}", prefix).fetchall()]
+            if not paths:
+                return 0
+            targets = {new + p[len(old) :]: p for p in paths}
+            taken = con.execute("SELECT DISTINCT path FROM items WHERE list_contains(?, path)", [list(targets)])
+            self.delete(con, [targets[t] for (t,) in taken.fetchall()])
+            tail = f"? || substr(path, {len(old) + 1})"
+            con.execute(
+                f"UPDATE items SET path = {tail}, ref = CASE WHEN ref = path THEN {tail} ELSE ref END WHERE {under}",
+                [new, new, *prefix],
+            )
+            _bump_generation(con)
+            return len(paths)
 
     def delete_paths(self, paths: Sequence[str]) -> int:
         """Remove every row of `paths` in one transaction, holding the index's writer lock; returns how many

@@ -9,6 +9,7 @@ for hit in engine.search("a black cat sleeping", k=5):
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from retrieval.encoders.onnx_runtime import RUNTIMES, require_onnx
 from retrieval.encoders.registry import DEFAULT_MODEL, load_encoder, model_id_of, parse_model
 from retrieval.errors import IndexMismatchError, ItemNotFoundError, MmsearchError
 from retrieval.ingest.run import run_index
-from retrieval.media.scan import resolve_roots, text_facts
+from retrieval.media.scan import root_aliases, text_facts
 from retrieval.query.embed import embed_inputs, query_text
 from retrieval.query.search import SearchSettings, search_vector
 from retrieval.types import IndexReport, IndexSettings, Modality, ProgressCallback, SearchHit
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 CATALOG_FILE = "catalog.duckdb"
 VECTORS_FILE = "vectors.faiss"
+
+log = logging.getLogger(__name__)
 
 
 def default_db() -> Path:
@@ -114,7 +117,8 @@ class Engine:
         """
         if not paths and not captions:
             raise MmsearchError("nothing to index: give folders/files or --captions")
-        roots = resolve_roots(paths)
+        aliases = root_aliases(paths)
+        roots = [Path(real) for _, real in aliases]
         texts = text_facts(captions)
         if settings.runtime not in RUNTIMES:
             raise MmsearchError(f"unknown runtime {settings.runtime!r}: use {', '.join(RUNTIMES)}")
@@ -126,6 +130,9 @@ class Engine:
             require_ray()  # before the model loads: a missing extra is one line at once
         encoder = self.encoder
         self.catalog.ensure(encoder.model_id, encoder.dim, self.model_name)
+        for given, real in aliases:
+            if given != real and self.catalog.rebase(given, real):
+                log.info("%s is %s: its files are now stored by that real path", given, real)
         if settings.ray:
             from retrieval.distributed.run import run_distributed_index
 
@@ -137,7 +144,8 @@ class Engine:
 
     def remove(self, paths: list[str | Path]) -> int:
         """Drop every item whose file lies under `paths` (files need not exist); returns files removed."""
-        prefixes = [str(Path(os.path.abspath(os.path.expanduser(str(p))))) for p in paths]
+        given = [os.path.abspath(os.path.expanduser(str(p))) for p in paths]
+        prefixes = sorted({*given, *map(os.path.realpath, given)})
         removed = self.catalog.delete_paths(sorted(self.catalog.stored_files(prefixes)))
         self._refresh_store(self.catalog.meta().index_type or AUTO, save=True)
         return removed

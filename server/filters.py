@@ -6,6 +6,7 @@ numbers are formatted by Python. The library still parses and validates the whol
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -53,10 +54,13 @@ def build_where(filters: Filters) -> str | None:
 
 
 def _folder_clause(folder: str) -> str:
-    """An absolute folder is a path prefix; a bare name matches that folder anywhere in the path."""
+    """An absolute folder (as given, or with its links resolved) is a path prefix; a bare name matches that
+    folder anywhere in the path."""
     name = folder.strip("/")
     if folder.startswith("/"):
-        return f"starts_with(path, {sql_literal('/' + name + '/' if name else '/')})"
+        real = os.path.realpath(folder).strip("/")  # files are stored by real path (see media.scan)
+        prefixes = sorted({"/" + n + "/" if n else "/" for n in (name, real)})
+        return "(" + " OR ".join(f"starts_with(path, {sql_literal(p)})" for p in prefixes) + ")"
     return f"contains(path, {sql_literal('/' + name + '/')})"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import time
 import warnings
@@ -15,6 +16,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from retrieval.errors import MediaDecodeError
 from retrieval.media.exif import PhotoFacts, photo_facts
+from retrieval.media.photo_formats import HEIF_EXTENSIONS, RAW_EXTENSIONS, raw_preview, register_heif
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 MAX_PIXELS = 180_000_000
@@ -60,6 +62,16 @@ def decode_image(
     longer than `time_limit_s` (default: `decode_limit_s()`) stops with MediaDecodeError.
     """
     limit = decode_limit_s() if time_limit_s is None else time_limit_s
+    suffix = Path(name).suffix.lower()
+    if suffix in RAW_EXTENSIONS:
+        return _decode_raw(source, name, draft_size, limit)
+    if suffix in HEIF_EXTENSIONS:
+        register_heif()
+    return _decode_pillow(source, name, draft_size, limit)
+
+
+def _decode_pillow(source: str | Path | BinaryIO, name: str, draft_size: int | None, limit: float) -> DecodedImage:
+    """`decode_image` of a format Pillow opens."""
     try:
         with _binary(source) as raw, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -83,6 +95,19 @@ def decode_image(
         raise MediaDecodeError(f"{name}: not a readable image (unknown or corrupt format)") from err
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
         raise MediaDecodeError(f"{name}: cannot decode image ({err.__class__.__name__}: {err})") from err
+
+
+def _decode_raw(source: str | Path | BinaryIO, name: str, draft_size: int | None, limit: float) -> DecodedImage:
+    """A camera RAW file through its embedded preview (see `photo_formats`), as `decode_image` gives it."""
+    with _binary(source) as raw:
+        picture, (width, height), turns = raw_preview(raw, name)
+    if not isinstance(picture, bytes):
+        return DecodedImage(picture, width, height, PhotoFacts())
+    with Image.open(io.BytesIO(picture)) as preview:
+        own_orientation = preview.getexif().get(0x0112, 1) != 1
+    decoded = _decode_pillow(io.BytesIO(picture), f"{name} (its JPEG preview)", draft_size, limit)
+    image = decoded.image if own_orientation or not turns else decoded.image.rotate(turns, expand=True)
+    return DecodedImage(image, width, height, decoded.facts)
 
 
 def _binary(source: str | Path | BinaryIO) -> AbstractContextManager[BinaryIO]:

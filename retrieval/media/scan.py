@@ -10,9 +10,13 @@ from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
 from typing import Protocol
 
 from retrieval.errors import MmsearchError
+from retrieval.media.photo_formats import HEIF_EXTENSIONS, RAW_EXTENSIONS, decoder_missing
 from retrieval.types import Modality
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif", *HEIF_EXTENSIONS, *RAW_EXTENSIONS}
+)
+"""HEIC/HEIF and camera RAW decode with the `photos` extra (`media.photo_formats`); AVIF with Pillow's own."""
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".mp3"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"})
 
@@ -33,13 +37,6 @@ class SkipCallback(Protocol):
     def __call__(self, path: str, reason: str, link: str | None = None) -> None: ...
 
 
-UNDECODED_PHOTOS = {
-    ".heic": "HEIC",
-    ".heif": "HEIF",
-    ".avif": "AVIF",
-    **dict.fromkeys((".cr2", ".cr3", ".nef", ".arw", ".dng", ".orf", ".rw2", ".raf"), "RAW"),
-}
-"""Photo formats people index by mistake, with no decoder installed: reported instead of ignored."""
 LINK_SKIPS = {
     "broken": "broken or looping",
     "outside": "leaving the indexed folders",
@@ -62,14 +59,20 @@ def modality_of(path: str | Path) -> Modality | None:
 
 
 def resolve_roots(paths: Iterable[str | Path]) -> list[Path]:
-    """Absolute, normalised roots; raises MmsearchError for a path that does not exist."""
-    roots = []
+    """Real, absolute roots (links on the way resolved, so files are stored by the paths the server may
+    serve); raises MmsearchError for a path that does not exist."""
+    return [Path(real) for _, real in root_aliases(paths)]
+
+
+def root_aliases(paths: Iterable[str | Path]) -> list[tuple[str, str]]:
+    """(absolute path as given, real path) of every root; raises MmsearchError for a missing one."""
+    aliases = []
     for raw in paths:
-        root = Path(os.path.abspath(os.path.expanduser(str(raw))))
-        if not root.exists():
+        given = os.path.abspath(os.path.expanduser(str(raw)))
+        if not os.path.exists(given):
             raise MmsearchError(f"path not found: {raw}")
-        roots.append(root)
-    return roots
+        aliases.append((given, os.path.realpath(given)))
+    return aliases
 
 
 def text_facts(paths: Iterable[str | Path]) -> list[FileFacts]:
@@ -152,9 +155,9 @@ class _Walk:
     def facts(self, path: Path, inside: list[tuple[str, str]]) -> FileFacts | None:
         modality = modality_of(path)
         if modality is None or modality not in self.modalities:
-            if path.suffix.lower() in UNDECODED_PHOTOS:
-                kind = UNDECODED_PHOTOS[path.suffix.lower()]
-                self.skip(str(path), f"{path}: {kind} photos need a decoder mmsearch lacks")
+            return None
+        if modality == "image" and (missing := decoder_missing(path.suffix)):
+            self.skip(str(path), f"{path}: {missing}")
             return None
         if path.is_symlink():
             if not path.exists():

@@ -78,3 +78,39 @@ def test_incremental_cycle(runner, tmp_path: Path, data_dir: Path) -> None:
     removed = runner.invoke(app, ["rm", str(photos / "sub"), "--db", str(db)])
     assert removed.exit_code == 0 and "removed 1 files" in removed.stdout
     assert len(_paths(runner, db)) == 11
+
+
+def test_a_root_reached_through_a_link_is_stored_by_its_real_path(runner, tmp_path: Path, data_dir: Path) -> None:
+    """Files are stored by real path (the only paths the server serves); a catalog that stored them under
+    the link (as before) moves to the real paths on the next run, with nothing embedded again."""
+    import duckdb
+
+    from server.filters import Filters, build_where
+    from server.media_files import media_path
+
+    photos, link, db = tmp_path / "photos", tmp_path / "link", tmp_path / "db"
+    photos.mkdir()
+    for path, label in caltech_test_images(data_dir, ("pizza", "crab"), per_class=2):
+        shutil.copy2(path, photos / f"{label}_{path.name}")
+    link.symlink_to(photos, target_is_directory=True)
+    assert _counts(_index(runner, link, db))["new"] == 4
+    catalog = db / "catalog.duckdb"
+    with duckdb.connect(str(catalog)) as con:
+        rows = con.execute("SELECT id, path, modality FROM items").fetchall()
+        assert {Path(p).parent for _, p, _ in rows} == {photos}
+        assert all(media_path({"id": i, "path": p, "modality": m}) == Path(p) for i, p, m in rows)
+        con.execute("UPDATE items SET path = replace(path, ?, ?)", [str(photos), str(link)])  # as stored before
+        con.execute("UPDATE items SET ref = path WHERE id = ?", [rows[0][0]])
+
+    again = _index(runner, link, db)
+    assert _counts(again)["unchanged"] == 4 and again["items"] == 0
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        stored = con.execute("SELECT path, ref FROM items ORDER BY id").fetchall()
+    assert {Path(p).parent for p, _ in stored} == {photos}
+    assert stored[0][1] == stored[0][0]  # a segment's link to its file moves with it
+
+    folder = build_where(Filters(folder=str(link)))
+    assert folder is not None and f"'{photos}/'" in folder and f"'{link}/'" in folder
+    removed = runner.invoke(app, ["rm", str(link), "--db", str(db)])
+    assert removed.exit_code == 0, removed.output
+    assert _paths(runner, db) == set()

@@ -61,8 +61,8 @@ def hostile_folder(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> 
         "not-a-sound.wav": "cannot decode audio",
         "bomb.png": "decompression bomb",
         "bomb.jpg": "decompression bomb",
-        "photo.heic": "HEIC photos need a decoder",
-        "raw.cr2": "RAW photos need a decoder",
+        "photo.heic": "not a readable image",  # decoded with the photos extra, and damaged
+        "raw.cr2": "cannot decode camera RAW",
         "link-out.png": "outside the indexed folders",
         "broken.jpg": "broken link",
         "loop.jpg": "links loop",
