@@ -60,7 +60,10 @@ def index(
     model: str | None = ModelOption,
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="items per encoder batch"),
     workers: int | None = typer.Option(
-        None, "--workers", min=0, help="decode worker processes (with --ray: embedding actors)"
+        None,
+        "--workers",
+        min=0,
+        help="decode worker processes; 0: a decode thread, the default on 2 cores (with --ray: embedding actors)",
     ),
     index_type: str = typer.Option("auto", "--index-type", help="'auto' or a FAISS factory string"),
     video_fps: float = typer.Option(1.0, "--video-fps", min=0.01, max=30.0, help="video frames sampled per second"),

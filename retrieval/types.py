@@ -71,7 +71,8 @@ class IndexSettings:
 
     batch_size: int = 64
     workers: int | None = None
-    """Decode worker processes; None picks from the CPU count, 0 decodes in-process."""
+    """Decode worker processes; None picks from the CPU count (none on 2 cores or fewer), 0 decodes in a thread
+    of this process, overlapping with encoding."""
     video_fps: float = 1.0
     """Frames sampled per second of video (shots are grouped from them, one embedded per shot)."""
     transcribe: bool | None = None

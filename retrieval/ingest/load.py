@@ -1,4 +1,5 @@
-"""Load stage: each file -> its content hash and model-ready inputs (or a failure), decoded in worker processes."""
+"""Load stage: each file -> its content hash and model-ready inputs (or a failure), decoded in worker processes,
+or in a thread of this process when there are none (`prefetch`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from retrieval.errors import MediaDecodeError, MmsearchError
+from retrieval.ingest.prefetch import prefetched
 from retrieval.media.scan import FileFacts
 from retrieval.types import DEFAULT_KIND, IndexSettings, ItemKind, Vectors
 
@@ -336,8 +338,11 @@ def embeds_as_it_decodes(facts: FileFacts) -> bool:
 
 
 def default_workers() -> int:
-    """Decode workers to use: leave the encoder one core, use at most four."""
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
+    """Decode worker processes to use: none on two cores or fewer (a decode thread overlaps with the encoder
+    there, 1.11x faster than a worker process: docs/benchmarks.md), else all cores but the encoder's, at
+    most four."""
+    cores = os.cpu_count() or 2
+    return 0 if cores <= 2 else min(4, cores - 1)
 
 
 def load_files(
@@ -361,19 +366,25 @@ def load_files(
     heard = any(f.modality == "audio" for f in files) or bool(streamed)
     speech = index_speech_options(settings, workers) if heard else None
     loader = FileLoader.for_encoder(encoder, settings.video_fps, speech)
-    dataset = _FileDataset(list(files), loader)
-    batches: Iterable[list[LoadedFile | FailedFile]] = DataLoader(
-        cast("Dataset[LoadedFile | FailedFile]", dataset),
-        batch_size=None,
-        sampler=BatchSampler(SequentialSampler(range(len(files))), LOAD_BATCH, drop_last=False),
-        collate_fn=_as_list,
-        num_workers=workers,
-        prefetch_factor=max(2, settings.batch_size // 8) if workers else None,
-        worker_init_fn=_single_thread if workers else None,
-        # CTranslate2's OpenMP threads hang in a process forked from one that already ran parallel code
-        multiprocessing_context="spawn" if workers and speech is not None else None,
-        pin_memory=torch.cuda.is_available(),
-    )
+    prefetch = max(2, settings.batch_size // 8)
+    batches: Iterable[list[LoadedFile | FailedFile]]
+    if workers:
+        batches = DataLoader(
+            cast("Dataset[LoadedFile | FailedFile]", _FileDataset(list(files), loader)),
+            batch_size=None,
+            sampler=BatchSampler(SequentialSampler(range(len(files))), LOAD_BATCH, drop_last=False),
+            collate_fn=_as_list,
+            num_workers=workers,
+            prefetch_factor=prefetch,
+            worker_init_fn=_single_thread,
+            # CTranslate2's OpenMP threads hang in a process forked from one that already ran parallel code
+            multiprocessing_context="spawn" if speech is not None else None,
+            pin_memory=torch.cuda.is_available(),
+        )
+    else:
+        batches = prefetched(
+            (loader.load_batch(files[i : i + LOAD_BATCH]) for i in range(0, len(files), LOAD_BATCH)), prefetch
+        )
     for batch in batches:
         yield from batch
     for facts in streamed:
