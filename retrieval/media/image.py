@@ -23,6 +23,8 @@ MAX_PIXELS = 180_000_000
 """Refuse images larger than this (decompression-bomb guard)."""
 DECODE_LIMIT_S = 30.0
 """Seconds one image may take to decode before it is given up ($MMSEARCH_DECODE_LIMIT_S overrides it)."""
+RAW_PREVIEW_MIN_SIDE = 224
+"""A camera RAW file's embedded preview is used when its shorter side is at least this (or the draft size)."""
 DECODE_BLOCK = 16_384
 """Bytes handed to the decoder per call: zlib expands a byte at most ~1,000-fold, so between two checks
 of the time limit a PNG decodes at most ~16 MB."""
@@ -100,7 +102,7 @@ def _decode_pillow(source: str | Path | BinaryIO, name: str, draft_size: int | N
 def _decode_raw(source: str | Path | BinaryIO, name: str, draft_size: int | None, limit: float) -> DecodedImage:
     """A camera RAW file through its embedded preview (see `photo_formats`), as `decode_image` gives it."""
     with _binary(source) as raw:
-        picture, (width, height), turns = raw_preview(raw, name)
+        picture, (width, height), turns = raw_preview(raw, name, draft_size or RAW_PREVIEW_MIN_SIDE)
     if not isinstance(picture, bytes):
         return DecodedImage(picture, width, height, PhotoFacts())
     with Image.open(io.BytesIO(picture)) as preview:

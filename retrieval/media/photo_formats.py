@@ -3,8 +3,8 @@ AVIF is Pillow's own (11.3 and later).
 
 Both decoders come with the `photos` extra. Without it, such files are reported by the scan with the
 command that installs it. A RAW file is read through its embedded preview first: a full-size JPEG in
-nearly every camera's files, decoded in JPEG draft mode like any photo. Only a file without a usable
-preview is demosaiced, at half size, which is plenty for a 224 px model input.
+nearly every camera's files, decoded in JPEG draft mode like any photo. Only a file without a preview at
+least as large as the model input is demosaiced, at half size, which is plenty for a 224 px input.
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ def register_heif() -> None:
     _heif_registered = True
 
 
-def raw_preview(source: BinaryIO, name: str) -> "tuple[Image.Image | bytes, tuple[int, int], int]":
+def raw_preview(source: BinaryIO, name: str, min_side: int) -> "tuple[Image.Image | bytes, tuple[int, int], int]":
     """A camera RAW file's picture, its displayed (width, height) and the counter-clockwise degrees that turn
     the sensor's picture upright: the embedded JPEG preview as bytes (to decode like any JPEG, turned by those
-    degrees when it carries no orientation of its own), else its embedded bitmap or a half-size demosaic as
-    an upright RGB image."""
+    degrees when it carries no orientation of its own), else its embedded bitmap, else (no preview, or one
+    with a side under `min_side`) a half-size demosaic as an upright RGB image."""
     reason = decoder_missing(".dng")
     if reason:
         raise MediaDecodeError(reason)
@@ -74,15 +74,17 @@ def raw_preview(source: BinaryIO, name: str) -> "tuple[Image.Image | bytes, tupl
             turns = _TURNS.get(sizes.flip, 0)
             size = (sizes.height, sizes.width) if turns in (90, 270) else (sizes.width, sizes.height)
             try:
-                thumb = raw.extract_thumb()
+                data = raw.extract_thumb().data
             except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
-                thumb = None
-            if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
-                return bytes(thumb.data), size, turns
-            if thumb is not None:
-                picture = Image.fromarray(np.ascontiguousarray(thumb.data)).convert("RGB")
+                data = None
+            if isinstance(data, bytes):  # a JPEG
+                with Image.open(io.BytesIO(data)) as header:  # reads the size only
+                    if min(header.size) >= min_side:
+                        return data, size, turns
+            elif data is not None and min(data.shape[:2]) >= min_side:  # a bitmap
+                picture = Image.fromarray(np.ascontiguousarray(data)).convert("RGB")
                 return (picture.rotate(turns, expand=True) if turns else picture), size, 0
             rgb = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8)  # turned upright by LibRaw
             return Image.fromarray(rgb), size, 0
-    except (rawpy.LibRawError, ValueError, OSError) as err:
+    except (rawpy.LibRawError, ValueError, OSError) as err:  # a damaged preview's header included
         raise MediaDecodeError(f"{name}: cannot decode camera RAW ({type(err).__name__}: {err})") from err

@@ -57,8 +57,16 @@ def test_each_format_decodes_upright_with_its_displayed_size(folder: Path, photo
     assert _difference(photo, decoded.image) < 8.0
 
 
-def test_a_raw_file_without_a_preview_is_demosaiced_at_half_size(folder: Path, photo: Image.Image) -> None:
-    decoded = decode_image(folder / "bare.dng", "bare.dng")
+@pytest.mark.parametrize("preview_side", [None, 96])
+def test_a_raw_file_without_a_large_preview_is_demosaiced_at_half_size(
+    folder: Path, photo: Image.Image, tmp_path: Path, preview_side: int | None
+) -> None:
+    """No preview at all, or only a thumbnail smaller than the model input."""
+    path = folder / "bare.dng"
+    if preview_side:
+        twice = photo.resize((photo.width * 2, photo.height * 2), Image.Resampling.BICUBIC)
+        path = write_dng(tmp_path / "thumbnail.dng", twice, preview=True, preview_side=preview_side)
+    decoded = decode_image(path, path.name)
     assert (decoded.width, decoded.height) == (photo.width * 2, photo.height * 2)
     assert decoded.image.size == photo.size
     assert _difference(decoded.image, photo) < 16.0  # a real demosaic: colour and edges are close, not equal
