@@ -345,6 +345,12 @@ def default_workers() -> int:
     return 0 if cores <= 2 else min(4, cores - 1)
 
 
+def prefetch_batches(settings: IndexSettings) -> int:
+    """Load batches (LOAD_BATCH files each) decoded ahead of the encoder: queued by the decode thread, or by
+    each worker process."""
+    return max(2, settings.batch_size // 8)
+
+
 def load_files(
     files: Sequence[FileFacts], encoder: "Encoder", settings: IndexSettings, embed: Embed
 ) -> Iterator[LoadedFile | FailedFile]:
@@ -366,7 +372,7 @@ def load_files(
     heard = any(f.modality == "audio" for f in files) or bool(streamed)
     speech = index_speech_options(settings, workers) if heard else None
     loader = FileLoader.for_encoder(encoder, settings.video_fps, speech)
-    prefetch = max(2, settings.batch_size // 8)
+    prefetch = prefetch_batches(settings)
     batches: Iterable[list[LoadedFile | FailedFile]]
     if workers:
         batches = DataLoader(

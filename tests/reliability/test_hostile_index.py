@@ -114,11 +114,14 @@ def test_orientations_embed_alike(hostile_folder: tuple[Path, dict[str, str]], t
 def test_files_that_vanish_or_change_while_indexing(data_dir: Path, tmp_path: Path) -> None:
     """Files deleted after the scan are skipped with one line each; a file rewritten after the scan is
     stored as read, and the next run records its new size without embedding it again."""
-    from retrieval.ingest.load import LOAD_BATCH
+    from retrieval.ingest.load import LOAD_BATCH, prefetch_batches
+    from retrieval.types import IndexSettings
     from tests.reliability.harness import copy_into, media_pool, probed, start_cli, wait_for
 
-    # the loader decodes LOAD_BATCH files ahead of the first embedding: the changed files come after those
-    files = sorted(copy_into(tmp_path / "media", media_pool(data_dir, images=LOAD_BATCH + 12, wavs=0)))
+    # by the first embedding the decode thread may have decoded its queue's batches, the one it is putting
+    # there, the one being embedded and the next: the changed files come after all of those
+    ahead = (prefetch_batches(IndexSettings(batch_size=1)) + 3) * LOAD_BATCH
+    files = sorted(copy_into(tmp_path / "media", media_pool(data_dir, images=ahead + 12, wavs=0)))
     db, log = tmp_path / "db", tmp_path / "probe.log"
     args = ["index", str(tmp_path / "media"), "--db", str(db), "--batch-size", "1", "--workers", "0", "--json"]
     indexer = start_cli(*args, probe=log)
