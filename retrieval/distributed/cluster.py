@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,9 +19,13 @@ LOCAL = "local"
 
 
 def require_ray() -> Any:
-    """The `ray` module; MissingDependencyError (one line saying how to install it) without the ray extra."""
+    """The `ray` module; MissingDependencyError (one line saying how to install it) without the ray extra.
+    Ray's usage statistics stay off unless the user turns them on (`RAY_USAGE_STATS_ENABLED=1`): mmsearch runs
+    offline, and with them on Ray Data starts a thread that polls a metrics server every 10 s for as long as
+    the process lives."""
     if importlib.util.find_spec("ray") is None or importlib.util.find_spec("ray.data") is None:
         raise MissingDependencyError(INSTALL_HINT)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
     import ray.data  # Ray Data must import: `ray` alone lacks pyarrow and pandas
 

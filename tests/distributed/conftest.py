@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +42,8 @@ def ray_cluster() -> Iterator[str]:
         elapsed = time.monotonic() - started
         assert elapsed < SHUTDOWN_LIMIT_S, f"cluster took {elapsed:.0f} s to stop"
         assert not cluster.list_all_nodes()
+        # a thread of Ray's left running would race later tests' imports (docs/reliability.md, bugs 22 and 25)
+        assert "data-usage-metrics-poller" not in {t.name for t in threading.enumerate()}
 
     _cluster_stops.append(stop)
     try:
