@@ -105,10 +105,8 @@ def _decode_raw(source: str | Path | BinaryIO, name: str, draft_size: int | None
         picture, (width, height), turns = raw_preview(raw, name, draft_size or RAW_PREVIEW_MIN_SIDE)
     if not isinstance(picture, bytes):
         return DecodedImage(picture, width, height, PhotoFacts())
-    with Image.open(io.BytesIO(picture)) as preview:
-        own_orientation = preview.getexif().get(0x0112, 1) != 1
     decoded = _decode_pillow(io.BytesIO(picture), f"{name} (its JPEG preview)", draft_size, limit)
-    image = decoded.image if own_orientation or not turns else decoded.image.rotate(turns, expand=True)
+    image = decoded.image.rotate(turns, expand=True) if turns else decoded.image
     return DecodedImage(image, width, height, decoded.facts)
 
 

@@ -58,10 +58,10 @@ def register_heif() -> None:
 
 
 def raw_preview(source: BinaryIO, name: str, min_side: int) -> "tuple[Image.Image | bytes, tuple[int, int], int]":
-    """A camera RAW file's picture, its displayed (width, height) and the counter-clockwise degrees that turn
-    the sensor's picture upright: the embedded JPEG preview as bytes (to decode like any JPEG, turned by those
-    degrees when it carries no orientation of its own), else its embedded bitmap, else (no preview, or one
-    with a side under `min_side`) a half-size demosaic as an upright RGB image."""
+    """A camera RAW file's picture, its displayed (width, height) and the counter-clockwise degrees still to
+    turn the picture by: the embedded JPEG preview as bytes (to decode like any JPEG; 0 degrees when it carries
+    an orientation of its own, which its decode applies), else its embedded bitmap, else (no preview, or one
+    with a side under `min_side`) a half-size demosaic, both as upright RGB images (0 degrees)."""
     reason = decoder_missing(".dng")
     if reason:
         raise MediaDecodeError(reason)
@@ -78,9 +78,9 @@ def raw_preview(source: BinaryIO, name: str, min_side: int) -> "tuple[Image.Imag
             except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
                 data = None
             if isinstance(data, bytes):  # a JPEG
-                with Image.open(io.BytesIO(data)) as header:  # reads the size only
+                with Image.open(io.BytesIO(data)) as header:  # reads the header only
                     if min(header.size) >= min_side:
-                        return data, size, turns
+                        return data, size, 0 if header.getexif().get(0x0112, 1) != 1 else turns
             elif data is not None and min(data.shape[:2]) >= min_side:  # a bitmap
                 picture = Image.fromarray(np.ascontiguousarray(data)).convert("RGB")
                 return (picture.rotate(turns, expand=True) if turns else picture), size, 0
