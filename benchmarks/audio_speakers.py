@@ -25,9 +25,11 @@ import torch.nn.functional as F
 from recipes.audio.data import fsdd_clips, trim_silence
 from recipes.audio.prompts import DIGIT_WORDS
 from recipes.audio.train import Augmenter, spec_augment
-from retrieval.encoders.audio import AudioTower, TowerConfig
-from retrieval.encoders.log_mel import LogMel, MelConfig, place_in_window
+from retrieval.encoders.audio import AudioTower
+from retrieval.encoders.audio_config import TowerConfig
+from retrieval.encoders.log_mel import MelConfig, place_in_window
 from retrieval.media.audio import load_audio
+from retrieval.train.log_mel import LogMel
 
 SAMPLE_RATE = 16_000
 MEL = MelConfig(window_s=1.0)

@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from retrieval.encoders.registry import load_encoder
@@ -46,7 +47,7 @@ def ceiling(encoder, files: list[Path], batch_size: int) -> float:
     tensors = [transform(load_image(f)) for f in files]
     started = time.perf_counter()
     for start in range(0, len(tensors), batch_size):
-        encoder.encode_image_batch(torch.stack(tensors[start : start + batch_size]))
+        encoder.encode_image_batch(np.stack(tensors[start : start + batch_size]))
     return len(files) / (time.perf_counter() - started)
 
 
@@ -56,7 +57,7 @@ def naive(encoder, files: list[Path], batch_size: int) -> float:
     started = time.perf_counter()
     for start in range(0, len(files), batch_size):
         batch = [transform(load_image(f)) for f in files[start : start + batch_size]]
-        encoder.encode_image_batch(torch.stack(batch))
+        encoder.encode_image_batch(np.stack(batch))
     return len(files) / (time.perf_counter() - started)
 
 

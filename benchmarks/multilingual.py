@@ -25,7 +25,6 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from recipes.args import REPO, default_data_dir
 from retrieval.encoders.language import ENGLISH, detect_language, uses_minilm
@@ -72,7 +71,7 @@ class Texts:
 
     def __call__(self, texts: list[str], lang: str | None = None) -> np.ndarray:
         raw = raw_text_vectors(texts, lang, tower=self.tower)
-        return self.encoder.adapt_text(torch.from_numpy(raw)).numpy()
+        return self.encoder.adapt_text(raw)
 
     def classifier(self, labels: list[str]) -> np.ndarray:
         """Per-label language, English templates (what `label_classifier` does)."""
@@ -87,7 +86,7 @@ class Texts:
 
 def today(encoder: LiteEncoder, texts: list[str]) -> np.ndarray:
     """English text vectors as before this change: MiniLM + the text adapter."""
-    return encoder.adapt_text(torch.from_numpy(encode_minilm(texts))).numpy()
+    return encoder.adapt_text(encode_minilm(texts))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -218,7 +218,7 @@ def speed_of(run: Callable[[], object], batch: int, runs: int, rows: list[Row]) 
     return batch / median_seconds(run, runs), True
 
 
-def encode_all(encode: Callable[[torch.Tensor], np.ndarray], inputs: torch.Tensor, batch: int) -> np.ndarray:
+def encode_all(encode: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, batch: int) -> np.ndarray:
     """`encode` over `inputs` in batches of `batch`, concatenated."""
     return np.concatenate([encode(inputs[i : i + batch]) for i in range(0, len(inputs), batch)])
 
@@ -238,21 +238,21 @@ def size_mb(runner: Runner | None, module: torch.nn.Module) -> float:
     return sum(p.numel() * p.element_size() for p in module.parameters()) / 1e6
 
 
-def forward(module: torch.nn.Module, runner: "Runner | None", inputs: torch.Tensor) -> Callable[[], object]:
+def forward(module: torch.nn.Module, runner: "Runner | None", inputs: np.ndarray) -> Callable[[], object]:
     """One pass of `runner` over `inputs` (None: eager torch `module`), as a call to time."""
     if runner is None:
+        tensor = torch.from_numpy(inputs)
 
         def eager() -> None:
             with torch.inference_mode():
-                module(inputs)
+                module(tensor)
 
         return eager
-    arrays = inputs.numpy()
-    return lambda: runner(arrays)
+    return lambda: runner(inputs)
 
 
 def image_rows(
-    encoder: "LiteEncoder", runners: dict[str, Runner | None], evals: dict, timing: torch.Tensor, runs: int
+    encoder: "LiteEncoder", runners: dict[str, Runner | None], evals: dict, timing: np.ndarray, runs: int
 ) -> list[Row]:
     """Measure every image-tower runner: speed on `timing`, rankings on `evals` (task -> pixels, queries,
     positives)."""
@@ -283,7 +283,7 @@ def image_rows(
 def audio_rows(
     encoder: "LiteEncoder",
     runners: dict[str, Runner | None],
-    mels: torch.Tensor,
+    mels: np.ndarray,
     digits: np.ndarray,
     queries: np.ndarray,
     runs: int,
@@ -367,8 +367,8 @@ def main() -> None:
     towers = set(args.towers.split(","))
     if "image" in towers:
 
-        def pixels(paths: list[Path]) -> torch.Tensor:
-            return torch.stack([transform(load_image(p).convert("RGB")) for p in paths])
+        def pixels(paths: list[Path]) -> np.ndarray:
+            return np.stack([transform(load_image(p).convert("RGB")) for p in paths])
 
         caltech, classes = read_labels(args.data / "caltech101" / "labels.csv", "test")
         step = max(1, len(caltech.images) // args.caltech)
@@ -392,7 +392,7 @@ def main() -> None:
                 [{i for i, label in enumerate(photo_labels) if label == c} for c in names],
             ),
         }
-        image_runners = variants(fp32["image"], pixels(calibration_photos).numpy(), cache / "int8", threads)
+        image_runners = variants(fp32["image"], pixels(calibration_photos), cache / "int8", threads)
         rows = image_rows(encoder, working(image_runners), evals, caltech_pixels[:128], args.runs)
         print_table("image tower (EfficientNet-Lite0), batch 128", "images/s", rows, list(evals))
         del image_runners
@@ -401,9 +401,9 @@ def main() -> None:
         window = int(encoder.audio_sample_rate * encoder.audio_window_s)
         mel = encoder.audio_transform()
 
-        def mels(paths: list[Path]) -> torch.Tensor:
+        def mels(paths: list[Path]) -> np.ndarray:
             waves = [load_audio(p, sample_rate=encoder.audio_sample_rate) for p in paths]
-            return torch.stack([mel(np.pad(w[:window], (0, max(0, window - len(w))))) for w in waves])
+            return np.stack([mel(np.pad(w[:window], (0, max(0, window - len(w))))) for w in waves])
 
         clips = fsdd_clips(args.data)
         held = [c for c in clips if c.split == "val"]
@@ -412,7 +412,7 @@ def main() -> None:
         eval_mels = mels([c.path for c in held])
         digits = np.array([DIGIT_WORDS.index(c.key) for c in held])
         queries = build_classifier(encoder.encode_texts, DIGIT_WORDS, AUDIO_TEMPLATES)
-        audio_runners = variants(fp32["audio"], mels([c.path for c in fit]).numpy(), cache / "int8", threads)
+        audio_runners = variants(fp32["audio"], mels([c.path for c in fit]), cache / "int8", threads)
         rows = audio_rows(encoder, working(audio_runners), eval_mels, digits, queries, args.runs)
         print_table(
             f"audio tower (1-D CNN), batch 64; FSDD held-out speaker, {len(held)} clips; R@ column = digit accuracy",

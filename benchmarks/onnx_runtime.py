@@ -146,7 +146,7 @@ def main() -> None:
     photos = list(caltech.images)[::step][: args.caltech]
     photo_labels = [classes[int(g)] for g in caltech.image_group[::step][: args.caltech]]
     encoder = LiteEncoder()
-    pixels = torch.stack([encoder.image_transform()(load_image(p)) for p in photos[:128]])
+    pixels = torch.from_numpy(np.stack([encoder.image_transform()(load_image(p)) for p in photos[:128]]))
     tower_row("image", features_module(encoder.tower), {"pixels": pixels}, args.runs)
     tokenizer, bert = load_minilm("cpu")
     batch = tokenizer.encode_batch([f"a photo of a {c}" for c in classes])
@@ -157,7 +157,7 @@ def main() -> None:
     mel = encoder.audio_transform()
     recordings = sorted((args.data / "fsdd").rglob("*.wav"))[:64]
     waves = [load_audio(p, sample_rate=encoder.audio_sample_rate) for p in recordings]
-    mels = torch.stack([mel(np.pad(w[:window], (0, max(0, window - len(w))))) for w in waves])
+    mels = torch.from_numpy(np.stack([mel(np.pad(w[:window], (0, max(0, window - len(w))))) for w in waves]))
     tower_row("audio", encoder.audio_tower.eval(), {"mels": mels}, args.runs)
 
     _, val = split_last(read_captions(args.data / "flickr8k_800" / "captions.csv"), 160)

@@ -49,14 +49,14 @@ def imported_towers(db: Path, query: str) -> str:
 
 def tower_rates(arch: str, photos: Path, batches: list[int]) -> dict[int, float]:
     """Images/s of the image tower alone (preprocessed tensors in, vectors out) at each batch size."""
-    import torch
+    import numpy as np
 
     from retrieval.encoders.registry import load_encoder
     from retrieval.media.image import load_image
 
     encoder = load_encoder(f"openclip:{arch}/random", device="cpu")
     transform = encoder.image_transform()
-    pixels = torch.stack([transform(load_image(p)) for p in sorted(photos.iterdir())])
+    pixels = np.stack([transform(load_image(p)) for p in sorted(photos.iterdir())])
     rates = {}
     for size in batches:
         encoder.image_batch_size = size

@@ -35,7 +35,7 @@ def embed_waves(tower: AudioTower, waves: Sequence[np.ndarray], batch_size: int 
     out = []
     with torch.inference_mode():
         for i in range(0, len(waves), batch_size):
-            feats = torch.stack([transform(w) for w in waves[i : i + batch_size]])
+            feats = torch.from_numpy(np.stack([transform(w) for w in waves[i : i + batch_size]]))
             out.append(tower(feats).numpy())
     tower.train(was_training)
     return normalize(np.concatenate(out)) if out else np.zeros((0, tower.config.dim), np.float32)

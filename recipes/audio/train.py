@@ -31,9 +31,11 @@ from recipes.audio.data import (
 from recipes.audio.evaluate import heldout_metrics
 from recipes.audio.prompts import DIGIT_WORDS, digit_captions
 from recipes.audio.synth import espeak_utterances, flite_utterances, speak
-from retrieval.encoders.audio import AudioTower, TowerConfig, save_audio_tower
-from retrieval.encoders.log_mel import LogMel, place_in_window
+from retrieval.encoders.audio import AudioTower, save_audio_tower
+from retrieval.encoders.audio_config import TowerConfig
+from retrieval.encoders.log_mel import place_in_window
 from retrieval.encoders.minilm import encode_minilm
+from retrieval.train.log_mel import LogMel
 from retrieval.train.losses import ClipLoss
 
 log = logging.getLogger(__name__)

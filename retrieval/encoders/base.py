@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import glob
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -13,17 +15,21 @@ from retrieval.errors import MmsearchError, ModalityNotSupportedError
 from retrieval.types import MEDIA_MODALITIES, Modality, Vectors
 
 if TYPE_CHECKING:
-    import torch
     from PIL import Image
 
     from retrieval.encoders.onnx_runtime import OnnxTower
 
-ImageTransform = Callable[["Image.Image"], "torch.Tensor"]
-AudioTransform = Callable[[np.ndarray], "torch.Tensor"]
+ImageTransform = Callable[["Image.Image"], np.ndarray]
+AudioTransform = Callable[[np.ndarray], np.ndarray]
+"""Model inputs are float32 numpy arrays from decoding to the tower: ONNX Runtime takes them as they are, and
+torch towers wrap them without a copy (`torch.from_numpy`)."""
 
 
 def pick_device() -> str:
-    """'cuda' when a CUDA GPU is visible, else 'cpu'."""
+    """'cuda' when a CUDA GPU is visible, else 'cpu'. On Linux without an NVIDIA device node it answers
+    without importing torch, which ONNX Runtime runs do not need."""
+    if sys.platform == "linux" and not glob.glob("/dev/nvidia[0-9]*"):
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
@@ -62,10 +68,10 @@ class Encoder(ABC):
 
     @abstractmethod
     def image_transform(self) -> ImageTransform:
-        """Picklable callable: RGB PIL image -> float tensor (C, H, W) ready for the model."""
+        """Picklable callable: RGB PIL image -> float32 array (C, H, W) ready for the model."""
 
     @abstractmethod
-    def encode_image_batch(self, pixels: "torch.Tensor") -> Vectors:
+    def encode_image_batch(self, pixels: np.ndarray) -> Vectors:
         """Stacked transformed images (N, C, H, W) -> (N, dim) normalised vectors."""
 
     @abstractmethod
@@ -77,10 +83,10 @@ class Encoder(ABC):
         return self.encode_texts(texts)
 
     def audio_transform(self) -> AudioTransform:
-        """Picklable callable: mono float32 waveform at `audio_sample_rate` -> feature tensor."""
+        """Picklable callable: mono float32 waveform at `audio_sample_rate` -> float32 feature array."""
         raise self._no_tower("audio")
 
-    def encode_audio_batch(self, features: "torch.Tensor") -> Vectors:
+    def encode_audio_batch(self, features: np.ndarray) -> Vectors:
         """Stacked audio features -> (N, dim) normalised vectors."""
         raise self._no_tower("audio")
 
@@ -122,21 +128,17 @@ class Encoder(ABC):
 
     def encode_images(self, images: Sequence["Image.Image"]) -> Vectors:
         """PIL images -> (N, dim) normalised vectors."""
-        import torch
-
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
         transform = self.image_transform()
-        return self.encode_image_batch(torch.stack([transform(im.convert("RGB")) for im in images]))
+        return self.encode_image_batch(np.stack([transform(im.convert("RGB")) for im in images]))
 
     def encode_audio(self, waveforms: Sequence[np.ndarray]) -> Vectors:
         """Mono float32 waveforms at `audio_sample_rate` -> (N, dim) normalised vectors."""
-        import torch
-
         if not waveforms:
             return np.zeros((0, self.dim), dtype=np.float32)
         transform = self.audio_transform()
-        return self.encode_audio_batch(torch.stack([transform(w) for w in waveforms]))
+        return self.encode_audio_batch(np.stack([transform(w) for w in waveforms]))
 
     @contextlib.contextmanager
     def inference(self) -> Iterator[None]:

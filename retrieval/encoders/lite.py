@@ -19,6 +19,7 @@ import numpy as np
 from indexes.atomic import atomic_path
 from retrieval.encoders.base import AudioTransform, Encoder, ImageTransform
 from retrieval.encoders.checksums import check_weights, file_sha256, record_weights
+from retrieval.encoders.lite_vectors import HeadArrays
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
 from retrieval.errors import EncoderNotFoundError
 from retrieval.types import Vectors
@@ -103,8 +104,9 @@ def build_heads(config: LiteConfig, class_text: "torch.Tensor | None" = None) ->
     return LiteHeads(config, class_text)
 
 
-def _load_weights(weights_dir: Path, config: LiteConfig) -> dict[str, "torch.Tensor"]:
-    from safetensors.torch import load_file
+def _load_weights(weights_dir: Path, config: LiteConfig) -> dict[str, np.ndarray]:
+    """The arrays of `weights_dir/config.weights`, once its recorded sha256 is checked."""
+    from safetensors.numpy import load_file
 
     path = weights_dir / str(config.weights)
     check_weights(path)
@@ -116,8 +118,12 @@ def _load_weights(weights_dir: Path, config: LiteConfig) -> dict[str, "torch.Ten
 
 def load_heads(weights_dir: Path, config: LiteConfig) -> "LiteHeads":
     """Heads with the tensors of `weights_dir/config.weights` loaded (tuned tower tensors are skipped)."""
+    import torch
+
     path = weights_dir / str(config.weights)
-    state = {k: v for k, v in _load_weights(weights_dir, config).items() if not k.startswith(TOWER_PREFIX)}
+    state = {
+        k: torch.from_numpy(v) for k, v in _load_weights(weights_dir, config).items() if not k.startswith(TOWER_PREFIX)
+    }
     heads = build_heads(config, state["class_text"])
     missing, unexpected = heads.load_state_dict(state, strict=False)
     if missing or unexpected:
@@ -129,13 +135,17 @@ def load_heads(weights_dir: Path, config: LiteConfig) -> "LiteHeads":
 
 def load_tuned_tower(weights_dir: Path, config: LiteConfig) -> "EfficientNet":
     """The image tower with the tuned tensors of `weights_dir/config.weights` (if any) put in place."""
+    import torch
+
     from retrieval.encoders.efficientnet import load_tower
 
     tower = load_tower(config.image_tower)
     if not config.tuned_blocks:
         return tower
     tuned = {
-        k[len(TOWER_PREFIX) :]: v for k, v in _load_weights(weights_dir, config).items() if k.startswith(TOWER_PREFIX)
+        k[len(TOWER_PREFIX) :]: torch.from_numpy(v)
+        for k, v in _load_weights(weights_dir, config).items()
+        if k.startswith(TOWER_PREFIX)
     }
     missing_or_extra = set(tuned) - set(tower.state_dict())
     if not tuned or missing_or_extra:
@@ -197,12 +207,13 @@ class LiteEncoder(Encoder):
         self.logit_scale = self.config.logit_scale
         self._tower: EfficientNet | None = None
         self._heads: LiteHeads | None = None
+        self._head_arrays: HeadArrays | None = None
         self._audio: torch.nn.Module | None = None
         self._attach_audio()
 
     def _attach_audio(self) -> None:
         """Add the shipped audio tower (raw MiniLM space, then this model's text adapter) when present."""
-        from retrieval.encoders.audio import audio_tower_config
+        from retrieval.encoders.audio_config import audio_tower_config
 
         audio = audio_tower_config()
         if audio is None:
@@ -214,8 +225,20 @@ class LiteEncoder(Encoder):
         self._audio_mel = audio.mel
 
     @property
+    def head_arrays(self) -> HeadArrays:
+        """The heads as inference runs them, in numpy (loaded on first use)."""
+        if self._head_arrays is None:
+            if self.config.weights:
+                state = _load_weights(self.weights_dir, self.config)
+                self._head_arrays = HeadArrays.from_state(state, self.config)
+            else:
+                self._head_arrays = HeadArrays.prior_only(imagenet_class_text(), self.config)
+            self.logit_scale = self._head_arrays.logit_scale
+        return self._head_arrays
+
+    @property
     def heads(self) -> "LiteHeads":
-        """The trainable heads (loaded on first use)."""
+        """The trainable heads, a torch module (loaded on first use; fine-tuning starts from them)."""
         if self._heads is None:
             if self.config.weights:
                 heads = load_heads(self.weights_dir, self.config)
@@ -244,22 +267,18 @@ class LiteEncoder(Encoder):
         with self.inference():
             return features_and_logits(self.tower, pixels.to(self.device))
 
-    def encode_image_batch(self, pixels: "torch.Tensor") -> Vectors:
-        import torch
-
+    def encode_image_batch(self, pixels: np.ndarray) -> Vectors:
         if "image" in self._onnx:
-            pooled, logits = (torch.from_numpy(a) for a in self._onnx["image"](pixels.cpu().numpy()))
+            pooled, logits = self._onnx["image"](pixels)
         else:
-            pooled, logits = self.image_features(pixels)
-        with self.inference():
-            vectors = self.heads.image_vectors(pooled, logits)
-        return vectors.float().cpu().numpy()
+            import torch
 
-    def adapt_text(self, raw: "torch.Tensor") -> "torch.Tensor":
-        """Raw normalised MiniLM vectors (N, 384) -> normalised vectors in the shared space."""
-        heads = self.heads
-        with self.inference():
-            return heads.text_vectors(raw.to(self.device)).float()
+            pooled, logits = (t.float().cpu().numpy() for t in self.image_features(torch.from_numpy(pixels)))
+        return self.head_arrays.image_vectors(pooled, logits)
+
+    def adapt_text(self, raw: np.ndarray) -> Vectors:
+        """Raw normalised MiniLM-space vectors (N, 384) -> normalised vectors in the shared space."""
+        return self.head_arrays.text_vectors(raw)
 
     def encode_texts(self, texts: Sequence[str]) -> Vectors:
         return self.encode_texts_in(texts, None)
@@ -267,14 +286,11 @@ class LiteEncoder(Encoder):
     def encode_texts_in(self, texts: Sequence[str], lang: str | None) -> Vectors:
         """English through MiniLM, other languages through the multilingual tower, both then through the
         text adapter (`retrieval.encoders.multilingual.raw_text_vectors`)."""
-        import torch
-
         from retrieval.encoders.multilingual import raw_text_vectors
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        raw = torch.from_numpy(raw_text_vectors(texts, lang, device=self.device))
-        return self.adapt_text(raw).cpu().numpy()
+        return self.adapt_text(raw_text_vectors(texts, lang, device=self.device))
 
     @property
     def audio_tower(self) -> "torch.nn.Module":
@@ -292,26 +308,28 @@ class LiteEncoder(Encoder):
 
         return LogMelTransform(self._audio_mel)
 
-    def encode_audio_batch(self, features: "torch.Tensor") -> Vectors:
+    def encode_audio_batch(self, features: np.ndarray) -> Vectors:
         if "audio" not in self.modalities:
             raise self._no_tower("audio")
         if "audio" in self._onnx:
+            raw = self._onnx["audio"](features)[0]
+        else:
             import torch
 
-            raw = torch.from_numpy(self._onnx["audio"](features.cpu().numpy())[0])
-        else:
             with self.inference():
-                raw = self.audio_tower(features.to(self.device)).float()
-        return self.adapt_text(raw).cpu().numpy()
+                raw = self.audio_tower(torch.from_numpy(features).to(self.device)).float().cpu().numpy()
+        return self.adapt_text(raw)
 
     def _onnx_towers(self) -> dict[str, "OnnxTower"]:
-        """The image tower, and the audio tower when this model has one, run by ONNX Runtime."""
+        """The image tower, the audio tower when this model has one, and MiniLM, run by ONNX Runtime (MiniLM's
+        export is shared by every lite model: `retrieval.encoders.minilm.cached_minilm_onnx`)."""
+        from retrieval.encoders.minilm import export_minilm
         from retrieval.encoders.onnx_runtime import onnx_tower
 
-        towers = {"image": onnx_tower("image", self._image_sources(), self._image_export)}
+        towers = {"image": onnx_tower("image", self._image_sources(), self._image_export), "text": export_minilm()}
         if "audio" in self.modalities:
-            from retrieval.encoders.audio import CONFIG_FILE as AUDIO_CONFIG
-            from retrieval.encoders.audio import SHIPPED_DIR, WEIGHTS_FILE
+            from retrieval.encoders.audio_config import CONFIG_FILE as AUDIO_CONFIG
+            from retrieval.encoders.audio_config import SHIPPED_DIR, WEIGHTS_FILE
 
             sources = [file_sha256(SHIPPED_DIR / WEIGHTS_FILE), file_sha256(SHIPPED_DIR / AUDIO_CONFIG)]
             towers["audio"] = onnx_tower("audio", sources, self._audio_export)
@@ -339,7 +357,7 @@ class LiteEncoder(Encoder):
         import torch
 
         window = np.zeros(int(self.audio_sample_rate * self.audio_window_s), np.float32)
-        return self.audio_tower.eval(), {"mels": torch.stack([self.audio_transform()(window)] * 2)}
+        return self.audio_tower.eval(), {"mels": torch.from_numpy(np.stack([self.audio_transform()(window)] * 2))}
 
     def to(self, device: str) -> "LiteEncoder":
         self.device = device

@@ -1,4 +1,8 @@
-"""Log-mel features in torch: STFT, a triangular mel filterbank, per-utterance normalisation."""
+"""Log-mel features in numpy: STFT, a triangular mel filterbank, per-utterance normalisation.
+
+Inference computes them here, without torch; training computes the same features batched on its device
+with `retrieval.train.log_mel.LogMel` (tested equal).
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,29 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 
-def hz_to_mel(hz: float | torch.Tensor) -> float | torch.Tensor:
+def hz_to_mel(hz: float) -> float:
     """HTK mel scale."""
-    if isinstance(hz, torch.Tensor):
-        return 2595.0 * torch.log10(1.0 + hz / 700.0)
     return 2595.0 * math.log10(1.0 + hz / 700.0)
 
 
-def mel_filterbank(n_fft: int, n_mels: int, sample_rate: int, f_min: float, f_max: float) -> torch.Tensor:
-    """(n_fft // 2 + 1, n_mels) triangular filters, evenly spaced on the mel scale."""
-    fft_hz = torch.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
-    mel_points = torch.linspace(float(hz_to_mel(f_min)), float(hz_to_mel(f_max)), n_mels + 2)
+def mel_filterbank(n_fft: int, n_mels: int, sample_rate: int, f_min: float, f_max: float) -> np.ndarray:
+    """(n_fft // 2 + 1, n_mels) float32 triangular filters, evenly spaced on the mel scale."""
+    fft_hz = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1, dtype=np.float32)
+    mel_points = np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2, dtype=np.float32)
     hz_points = 700.0 * (10.0 ** (mel_points / 2595.0) - 1.0)
     lower, center, upper = hz_points[:-2], hz_points[1:-1], hz_points[2:]
     rising = (fft_hz[:, None] - lower[None, :]) / (center - lower)[None, :]
     falling = (upper[None, :] - fft_hz[:, None]) / (upper - center)[None, :]
-    return torch.clamp(torch.minimum(rising, falling), min=0.0)
+    return np.clip(np.minimum(rising, falling), 0.0, None).astype(np.float32)
+
+
+def stft_window(win_length: int, n_fft: int) -> np.ndarray:
+    """Periodic Hann window of `win_length`, zero-padded on both sides to `n_fft` (as torch.stft pads it)."""
+    hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(win_length) / win_length)
+    left = (n_fft - win_length) // 2
+    return np.pad(hann, (left, n_fft - win_length - left)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -55,41 +63,38 @@ class MelConfig:
     def n_frames(self) -> int:
         return 1 + self.window_samples // self.hop_length
 
+    def filterbank(self) -> np.ndarray:
+        """This config's mel filterbank."""
+        return mel_filterbank(self.n_fft, self.n_mels, self.sample_rate, self.f_min, self.f_max)
 
-class LogMel(torch.nn.Module):
-    """Batched waveforms (B, N) with real-signal spans -> normalised log-mels (B, n_mels, frames).
 
-    Mean and standard deviation come from the frames inside each span only; frames outside it
-    (padding) are set to the utterance's minimum, which reads as silence.
+def span_mask(n_frames: int, hop_length: int, spans: np.ndarray) -> np.ndarray:
+    """(B, n_frames) bool: the frames whose start lies inside each waveform's real-signal span (all of them
+    when none does)."""
+    frame_pos = np.arange(n_frames) * hop_length
+    inside = (frame_pos[None, :] >= spans[:, :1]) & (frame_pos[None, :] < np.maximum(spans[:, 1:2], 1))
+    return inside | (inside.sum(axis=1, keepdims=True) == 0)
+
+
+def log_mel(waves: np.ndarray, spans: np.ndarray, config: MelConfig) -> np.ndarray:
+    """Waveforms (B, N) with real-signal spans (B, 2) -> normalised float32 log-mels (B, n_mels, 1 + N // hop).
+
+    Mean and standard deviation come from the frames inside each span only; frames outside it (padding)
+    are set to the utterance's minimum, which reads as silence.
     """
-
-    window: torch.Tensor
-    filterbank: torch.Tensor
-
-    def __init__(self, config: MelConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.register_buffer("window", torch.hann_window(config.win_length), persistent=False)
-        fb = mel_filterbank(config.n_fft, config.n_mels, config.sample_rate, config.f_min, config.f_max)
-        self.register_buffer("filterbank", fb, persistent=False)
-
-    def forward(self, waves: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
-        cfg = self.config
-        spec = torch.stft(
-            waves, cfg.n_fft, cfg.hop_length, cfg.win_length, self.window, center=True, return_complex=True
-        )
-        power = spec.real**2 + spec.imag**2
-        mel = torch.log(torch.matmul(power.transpose(1, 2), self.filterbank) + 1e-6).transpose(1, 2)
-        frame_pos = torch.arange(mel.shape[-1], device=waves.device) * cfg.hop_length
-        inside = (frame_pos[None, :] >= spans[:, :1]) & (frame_pos[None, :] < spans[:, 1:2].clamp(min=1))
-        inside = inside | (inside.sum(dim=1, keepdim=True) == 0)
-        mask = inside[:, None, :].float()
-        count = mask.sum(dim=(1, 2), keepdim=True) * mel.shape[1]
-        mean = (mel * mask).sum(dim=(1, 2), keepdim=True) / count
-        var = (((mel - mean) * mask) ** 2).sum(dim=(1, 2), keepdim=True) / count
-        normed = (mel - mean) / torch.sqrt(var + 1e-5)
-        floor = torch.where(mask.bool(), normed, torch.full_like(normed, float("inf"))).amin(dim=(1, 2), keepdim=True)
-        return torch.where(mask.bool(), normed, floor.expand_as(normed))
+    pad = config.n_fft // 2
+    padded = np.pad(np.asarray(waves, dtype=np.float32), ((0, 0), (pad, pad)), mode="reflect")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, config.n_fft, axis=1)[:, :: config.hop_length]
+    spec = np.fft.rfft(frames * stft_window(config.win_length, config.n_fft), axis=-1)
+    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    mel = np.log(power @ config.filterbank() + np.float32(1e-6)).transpose(0, 2, 1)
+    mask = span_mask(mel.shape[-1], config.hop_length, np.asarray(spans))[:, None, :]
+    count = mask.sum(axis=(1, 2), keepdims=True) * mel.shape[1]
+    mean = np.where(mask, mel, 0).sum(axis=(1, 2), keepdims=True) / count
+    var = (np.where(mask, mel - mean, 0) ** 2).sum(axis=(1, 2), keepdims=True) / count
+    normed = (mel - mean) / np.sqrt(var + 1e-5)
+    floor = np.where(mask, normed, np.inf).min(axis=(1, 2), keepdims=True)
+    return np.where(mask, normed, floor).astype(np.float32)
 
 
 def place_in_window(wave: np.ndarray, window_samples: int, offset: int | None = None) -> tuple[np.ndarray, int, int]:
@@ -106,19 +111,11 @@ def place_in_window(wave: np.ndarray, window_samples: int, offset: int | None = 
 
 
 class LogMelTransform:
-    """Picklable `Encoder.audio_transform()`: mono float32 waveform -> (n_mels, n_frames) tensor."""
+    """Picklable `Encoder.audio_transform()`: mono float32 waveform -> (n_mels, n_frames) float32 array."""
 
     def __init__(self, config: MelConfig | None = None) -> None:
         self.config = config or MelConfig()
-        self._module: LogMel | None = None
 
-    def __getstate__(self) -> dict:
-        return {"config": self.config, "_module": None}
-
-    def __call__(self, wave: np.ndarray) -> torch.Tensor:
-        if self._module is None:
-            self._module = LogMel(self.config)
+    def __call__(self, wave: np.ndarray) -> np.ndarray:
         padded, start, end = place_in_window(np.asarray(wave, dtype=np.float32), self.config.window_samples)
-        with torch.no_grad():
-            feats = self._module(torch.from_numpy(padded)[None], torch.tensor([[start, end]]))
-        return feats[0, :, : self.config.n_frames]
+        return log_mel(padded[None], np.array([[start, end]]), self.config)[0, :, : self.config.n_frames]

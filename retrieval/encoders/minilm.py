@@ -6,7 +6,8 @@ The model runs on our own small BERT module (`retrieval.encoders.bert`) with the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,9 +20,13 @@ from retrieval.errors import MissingDependencyError
 from retrieval.types import Vectors
 
 if TYPE_CHECKING:
+    import torch
     from tokenizers import Tokenizer
 
     from retrieval.encoders.bert import BertEncoder
+    from retrieval.encoders.onnx_runtime import OnnxTower
+
+log = logging.getLogger(__name__)
 
 MINILM_DIM = 384
 MAX_TOKENS = 256
@@ -45,36 +50,107 @@ def minilm_path() -> Path:
 
 @lru_cache(maxsize=4)
 def load_minilm(device: str = "cpu") -> tuple["Tokenizer", "BertEncoder"]:
-    """Tokenizer and encoder of all-MiniLM-L6-v2, loaded from site-packages (no model hub) once their
+    """Tokenizer and torch encoder of all-MiniLM-L6-v2, loaded from site-packages (no model hub) once their
     sha256 are checked."""
-    from tokenizers import Tokenizer
-
     from retrieval.encoders.bert import load_bert
 
     folder = minilm_path()
     for name, expected in MINILM_FILES.items():
         check_packaged(folder / name, expected, MINILM_PIN)
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    return load_tokenizer(), load_bert(folder).to(device)
+
+
+EXPORT_NAME = "text-minilm"
+EXPORT_SOURCES = (MINILM_FILES["model.safetensors"], MINILM_FILES["config.json"])
+"""The sha256 of the files the ONNX export of MiniLM is made from (`retrieval.encoders.onnx_runtime`)."""
+
+
+@lru_cache(maxsize=1)
+def load_tokenizer() -> "Tokenizer":
+    """The tokenizer of all-MiniLM-L6-v2 (truncating to MAX_TOKENS, padding each batch to its longest)."""
+    from tokenizers import Tokenizer
+
+    path = minilm_path() / "tokenizer.json"
+    check_packaged(path, MINILM_FILES["tokenizer.json"], MINILM_PIN)
+    tokenizer = Tokenizer.from_file(str(path))
     tokenizer.enable_truncation(MAX_TOKENS)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-    return tokenizer, load_bert(folder).to(device)
+    return tokenizer
+
+
+def cached_minilm_onnx() -> "OnnxTower | None":
+    """MiniLM run by ONNX Runtime, when an index run has exported it and onnxruntime is installed; else None
+    (torch runs it). A query never exports: with no export it imports torch, as before."""
+    from retrieval.encoders.onnx_runtime import export_path, missing_packages
+
+    path = export_path(EXPORT_NAME, EXPORT_SOURCES)
+    return None if missing_packages() or not path.is_file() else _minilm_session(path)
+
+
+@lru_cache(maxsize=2)
+def _minilm_session(path: Path) -> "OnnxTower | None":
+    from retrieval.encoders.onnx_runtime import OnnxTower, session_threads
+
+    try:
+        return OnnxTower(path, session_threads())
+    except Exception as err:  # onnxruntime raises its own types for a damaged file
+        log.warning("cached ONNX export %s cannot be loaded (%s); MiniLM runs on torch", path, err)
+        return None
+
+
+def export_minilm() -> "OnnxTower":
+    """MiniLM run by ONNX Runtime, exported first when these weights have no cached export (index runs call
+    this when they start, so that later queries find the export)."""
+    from retrieval.encoders.onnx_runtime import onnx_tower
+
+    cached = cached_minilm_onnx()
+    if cached is not None:
+        return cached
+    axes = {"ids": {0: "batch", 1: "tokens"}, "attention": {0: "batch", 1: "tokens"}}
+    exported = onnx_tower(EXPORT_NAME, EXPORT_SOURCES, _minilm_export, axes)
+    _minilm_session.cache_clear()  # a damaged export it replaced may be cached as None
+    return cached_minilm_onnx() or exported
+
+
+def _minilm_export() -> tuple["torch.nn.Module", dict[str, "torch.Tensor"]]:
+    import torch
+
+    example = torch.ones((2, 8), dtype=torch.int64)
+    return load_minilm("cpu")[1], {"ids": example, "attention": example}
 
 
 def encode_minilm(texts: Sequence[str], device: str = "cpu", batch_size: int = 128) -> Vectors:
-    """Texts -> (N, 384) L2-normalised MiniLM sentence embeddings (the raw shared text space)."""
-    import torch
-
+    """Texts -> (N, 384) L2-normalised MiniLM sentence embeddings (the raw shared text space). On the CPU
+    ONNX Runtime runs the model where its export is cached (`cached_minilm_onnx`), else torch."""
     if not texts:
         return np.zeros((0, MINILM_DIM), dtype=np.float32)
-    tokenizer, model = load_minilm(device)
+    tokenizer = load_tokenizer()
+    onnx = cached_minilm_onnx() if device == "cpu" else None
+    run = onnx_runner(onnx) if onnx is not None else torch_runner(device)
     order = np.argsort([len(t) for t in texts], kind="stable")  # batches of like lengths: little padding
     chunks = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            batch = tokenizer.encode_batch([texts[i] for i in order[start : start + batch_size]])
-            ids = torch.tensor([e.ids for e in batch], device=device)
-            attention = torch.tensor([e.attention_mask for e in batch], device=device)
-            chunks.append(model(ids, attention).float().cpu().numpy())
+    for start in range(0, len(texts), batch_size):
+        batch = tokenizer.encode_batch([texts[i] for i in order[start : start + batch_size]])
+        chunks.append(run(np.array([e.ids for e in batch]), np.array([e.attention_mask for e in batch])))
     vectors = np.empty((len(texts), MINILM_DIM), dtype=np.float32)
     vectors[order] = np.concatenate(chunks)
     return normalize(vectors)
+
+
+def onnx_runner(tower: "OnnxTower") -> "Callable[[np.ndarray, np.ndarray], np.ndarray]":
+    """(token ids, attention mask) -> mean-pooled vectors, by ONNX Runtime."""
+    return lambda ids, attention: tower(ids.astype(np.int64), attention.astype(np.int64))[0]
+
+
+def torch_runner(device: str) -> "Callable[[np.ndarray, np.ndarray], np.ndarray]":
+    """(token ids, attention mask) -> mean-pooled vectors, by the torch module on `device`."""
+    import torch
+
+    model = load_minilm(device)[1]
+
+    def run(ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            pooled = model(torch.from_numpy(ids).to(device), torch.from_numpy(attention).to(device))
+            return pooled.float().cpu().numpy()
+
+    return run

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +51,13 @@ def require_onnx() -> None:
         raise MissingDependencyError(f"--runtime onnx needs {' and '.join(missing)}: {INSTALL}")
 
 
+def session_threads() -> int:
+    """Threads for a session: torch's intra-op count when torch is loaded (the same share of the cores, and
+    what the user may have set), else 0 (ONNX Runtime's default: one per physical core)."""
+    torch = sys.modules.get("torch")
+    return int(torch.get_num_threads()) if torch is not None else 0
+
+
 class OnnxTower:
     """One exported tower run by ONNX Runtime: its inputs as arrays, in order -> its outputs as arrays."""
 
@@ -57,7 +65,7 @@ class OnnxTower:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads  # the same share of the cores as torch would take
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self.path = path
@@ -85,14 +93,14 @@ def onnx_tower(
     the sha256 of every file they come from), so a cached one is used without building the torch module;
     otherwise `build()` gives the module (in eval mode) and example inputs by name, and it is exported first.
     `axes` names the inputs' variable axes (default: the first of each, the batch)."""
-    import torch
-
-    path, threads = export_path(name, sources), torch.get_num_threads()
+    path = export_path(name, sources)
     if path.is_file():
         try:
-            return OnnxTower(path, threads)
+            return OnnxTower(path, session_threads())
         except Exception as err:  # onnxruntime raises its own types for a damaged file
             log.warning("cached ONNX export %s cannot be loaded (%s); exporting it again", path, err)
+    import torch
+
     module, example = build()
     log.info("exporting the %s tower to ONNX once for these weights: %s", name, path)
     with atomic_path(path) as tmp, torch.no_grad():
@@ -105,4 +113,4 @@ def onnx_tower(
             opset_version=OPSET,
             dynamo=False,
         )
-    return OnnxTower(path, threads)
+    return OnnxTower(path, session_threads())

@@ -7,7 +7,7 @@ import functools
 import json
 import logging
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,7 +126,7 @@ class OpenClipEncoder(Encoder):
             from open_clip.transform import PreprocessCfg, image_transform_v2
 
             config = PreprocessCfg(**self._open_model().visual.preprocess_cfg)
-            self._preprocess = image_transform_v2(config, is_train=False)
+            self._preprocess = AsArray(image_transform_v2(config, is_train=False))
         return self._preprocess
 
     def to(self, device: str) -> "OpenClipEncoder":
@@ -135,14 +135,14 @@ class OpenClipEncoder(Encoder):
             self._reset()
         return self
 
-    def encode_image_batch(self, pixels: "torch.Tensor") -> Vectors:
+    def encode_image_batch(self, pixels: np.ndarray) -> Vectors:
         import torch
 
         model = self._open_model("visual")
         size = self.image_batch_size or len(pixels)
         with self.inference():
             chunks = [
-                model.encode_image(pixels[s : s + size].to(self.device), normalize=True)
+                model.encode_image(torch.from_numpy(pixels[s : s + size]).to(self.device), normalize=True)
                 for s in range(0, len(pixels), size)
             ]
             return torch.cat(chunks).float().cpu().numpy()
@@ -216,6 +216,17 @@ class OpenClipEncoder(Encoder):
         model.load_state_dict(self._tuned, strict=False)
         self._assigned = {"visual", "text"}
         return model.eval().to(self.device)
+
+
+class AsArray:
+    """Picklable wrapper of open_clip's preprocessing: PIL image -> float32 (C, H, W) array, the form every
+    model input takes between decoding and a tower."""
+
+    def __init__(self, transform: Callable[[Any], "torch.Tensor"]) -> None:
+        self.transform = transform
+
+    def __call__(self, image: Any) -> np.ndarray:
+        return self.transform(image).numpy()
 
 
 def read_tuned_config(folder: Path) -> dict:

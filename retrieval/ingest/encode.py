@@ -59,12 +59,7 @@ def _encode_texts(
 
 
 def _encode(encoder: "Encoder", modality: Modality, inputs: list[Any], batch_size: int) -> Vectors:
-    import torch
-
     encode = encoder.encode_image_batch if modality == "image" else encoder.encode_audio_batch
     return np.concatenate(
-        [
-            encode(torch.stack(inputs[start : start + batch_size]).to(encoder.device, non_blocking=True))
-            for start in range(0, len(inputs), batch_size)
-        ]
+        [encode(np.stack(inputs[start : start + batch_size])) for start in range(0, len(inputs), batch_size)]
     )

@@ -357,9 +357,6 @@ def load_files(
     """Decoded files: photos, sounds and texts in order, produced by worker processes that overlap with
     encoding (which also transcribe the audio files when `settings` asks for it); then each video and long
     recording, decoded here and embedded by `embed` as it decodes (`FileLoader.embedded`)."""
-    import torch
-    from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
-
     from retrieval.speech.transcriber import index_speech_options
 
     whole: list[FileFacts] = []
@@ -375,6 +372,8 @@ def load_files(
     prefetch = prefetch_batches(settings)
     batches: Iterable[list[LoadedFile | FailedFile]]
     if workers:
+        from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
+
         batches = DataLoader(
             cast("Dataset[LoadedFile | FailedFile]", _FileDataset(list(files), loader)),
             batch_size=None,
@@ -385,7 +384,6 @@ def load_files(
             worker_init_fn=_single_thread,
             # CTranslate2's OpenMP threads hang in a process forked from one that already ran parallel code
             multiprocessing_context="spawn" if speech is not None else None,
-            pin_memory=torch.cuda.is_available(),
         )
     else:
         batches = prefetched(

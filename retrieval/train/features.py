@@ -53,7 +53,7 @@ class _ImageFiles(Dataset["torch.Tensor"]):
 
     def __getitem__(self, i: int) -> "torch.Tensor":
         image = load_image(self.paths[i])
-        return self.eval_transform(image) if self.view == 0 else self.augment(image, key=i)
+        return torch.from_numpy(self.eval_transform(image)) if self.view == 0 else self.augment(image, key=i)
 
 
 def _key(*parts: Any) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -78,7 +79,7 @@ def _features(
     image_out, text_out = [], []
     with _without_projections(encoder.model), torch.inference_mode():
         for start in range(0, len(images), batch_size):
-            pixels = torch.stack([transform(load_image(p)) for p in images[start : start + batch_size]])
+            pixels = torch.from_numpy(np.stack([transform(load_image(p)) for p in images[start : start + batch_size]]))
             image_out.append(encoder.model.encode_image(pixels.to(encoder.device)).float().cpu())
             if progress:
                 progress("image features", min(start + batch_size, len(images)), len(images))

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from retrieval.encoders.audio import TowerConfig, audio_tower_config, has_shipped_audio_tower, load_audio_tower
+from retrieval.encoders.audio import load_audio_tower
+from retrieval.encoders.audio_config import TowerConfig, audio_tower_config, has_shipped_audio_tower
 from retrieval.encoders.minilm import encode_minilm
 from retrieval.media.audio import load_audio
 from retrieval.query.prompts import AUDIO_TEMPLATES
@@ -34,7 +35,9 @@ def test_heldout_speaker_says_seven(data_dir: Path) -> None:
     tower = load_audio_tower()
     transform = tower.transform()
     recordings = data_dir / "fsdd" / "recordings"
-    feats = torch.stack([transform(load_audio(recordings / f"7_yweweler_{i}.wav")) for i in range(0, 50, 10)])
+    feats = torch.from_numpy(
+        np.stack([transform(load_audio(recordings / f"7_yweweler_{i}.wav")) for i in range(0, 50, 10)])
+    )
     with torch.inference_mode():
         vectors = tower(feats).numpy()
     classifier = build_classifier(encode_minilm, DIGIT_WORDS, AUDIO_TEMPLATES)

@@ -37,11 +37,11 @@ def _recall(scores: np.ndarray, query_labels: list[str], item_labels: np.ndarray
 def test_onnx_towers_rank_real_photos_and_recordings_like_torch(data_dir: Path, fsdd_dir: Path, cache: Path) -> None:
     photos = caltech_test_images(data_dir, per_class=4)
     eager = LiteEncoder()
-    pixels = torch.stack([eager.image_transform()(load_image(p)) for p, _ in photos])
+    pixels = np.stack([eager.image_transform()(load_image(p)) for p, _ in photos])
     mel = eager.audio_transform()
     window = int(eager.audio_sample_rate * eager.audio_window_s)
     waves = [load_audio(p, sample_rate=eager.audio_sample_rate) for p in sorted(fsdd_dir.glob("*.wav"))[:16]]
-    mels = torch.stack([mel(np.pad(w[:window], (0, max(0, window - len(w))))) for w in waves])
+    mels = np.stack([mel(np.pad(w[:window], (0, max(0, window - len(w))))) for w in waves])
     torch_images, torch_audio = eager.encode_image_batch(pixels), eager.encode_audio_batch(mels)
 
     onnx = LiteEncoder()
@@ -82,7 +82,7 @@ def test_exports_are_cached_by_weights_and_redone_when_they_change(
 ) -> None:
     LiteEncoder().use_runtime("onnx")
     first = sorted(cache.glob("*.onnx"))
-    assert [p.name.split("-")[0] for p in first] == ["audio", "image"]
+    assert [p.name.split("-")[0] for p in first] == ["audio", "image", "text"]
 
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("built or exported again although these weights have an export")
@@ -99,13 +99,14 @@ def test_exports_are_cached_by_weights_and_redone_when_they_change(
     assert image_export.stat().st_size > 1000 and sorted(cache.glob("*.onnx")) == first
 
     folder = _tuned_model(tmp_path / "tuned")
-    pixels = torch.stack([LiteEncoder().image_transform()(load_image(p)) for p, _ in caltech_test_images(data_dir)[:4]])
+    pixels = np.stack([LiteEncoder().image_transform()(load_image(p)) for p, _ in caltech_test_images(data_dir)[:4]])
     base_vectors = LiteEncoder().encode_image_batch(pixels)
     tuned_torch = LiteEncoder(folder).encode_image_batch(pixels)
     tuned = LiteEncoder(folder)
     tuned.use_runtime("onnx")
     tuned_onnx = tuned.encode_image_batch(pixels)
     assert len(list(cache.glob("image-*.onnx"))) == 2 and list(cache.glob("audio-*.onnx")) == first[:1]
+    assert list(cache.glob("text-*.onnx")) == first[2:]  # MiniLM's export is shared by every lite model
     assert np.abs(tuned_onnx - tuned_torch).max() * 10 < np.abs(tuned_onnx - base_vectors).max()
     assert not list(cache.glob(".*.tmp"))  # every export was renamed into place whole
 

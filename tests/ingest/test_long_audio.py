@@ -59,7 +59,7 @@ def test_long_recording_is_encoded_in_batches(tmp_path: Path, data_dir: Path, mo
     )
     assert report.new == 1 and report.items == len(windows) > 4 * 5
     transform = encoder.audio_transform()
-    expected = encoder.encode_audio_batch(torch.stack([transform(w.samples) for w in windows]))
+    expected = encoder.encode_audio_batch(np.stack([transform(w.samples) for w in windows]))
     ids, stored = engine.catalog.vectors()
     rows = engine.catalog.rows(ids)
     order = np.argsort([rows[i]["start_s"] for i in ids])

@@ -1,5 +1,6 @@
 """Indexing real files gives the vectors recorded before the restructure (tests/fixtures/reference_vectors.npz):
-exactly on eager torch, and to cosine 0.9999 with the towers on ONNX Runtime."""
+on eager torch to within one step of the catalog's float16 storage (log-mels and heads are computed in numpy
+since, whose rounding may flip the last stored bit), and to cosine 0.9999 with the towers on ONNX Runtime."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def test_indexed_and_query_vectors_match_the_reference(data_dir: Path) -> None:
     vectors = indexed_vectors(data_dir, runtime="torch")
     assert sorted(vectors) == sorted(reference)
     for key, expected in reference.items():
-        np.testing.assert_allclose(vectors[key], expected, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(vectors[key], expected, rtol=2**-10, atol=1e-6, err_msg=key)
 
 
 def test_onnx_runtime_index_matches_the_reference(data_dir: Path) -> None:

@@ -10,7 +10,7 @@ import torch
 
 from recipes.audio.data import ASTERISK_DIR, FSDD_DIR, asterisk_clips, fsdd_clips
 from recipes.audio.train import AudioSettings, Trainer, holdout_record
-from retrieval.encoders.audio import SHIPPED_DIR, TowerConfig
+from retrieval.encoders.audio_config import SHIPPED_DIR, TowerConfig
 from retrieval.media.text import read_rows
 from tests.conftest import write_csv
 

@@ -47,9 +47,9 @@ def test_saved_tuned_tower_reproduces_the_trained_function(tmp_path: Path, data_
                 param.add_(0.05 * torch.randn_like(param))
     encoder = LiteEncoder()
     paths = sorted((data_dir / "skimage_data" / "images").glob("*.png"))[:3]
-    pixels = torch.stack([encoder.image_transform()(load_image(p)) for p in paths])
+    pixels = np.stack([encoder.image_transform()(load_image(p)) for p in paths])
     with torch.inference_mode():
-        expected = model.image_vectors(trunk_activations(tower, pixels, 2), logits=None).numpy()
+        expected = model.image_vectors(trunk_activations(tower, torch.from_numpy(pixels), 2), logits=None).numpy()
     save_heads(tmp_path, heads, config, tuned_tower_state(tower, model.tail, 2))
     loaded = LiteEncoder(weights_dir=tmp_path)
     np.testing.assert_allclose(loaded.encode_image_batch(pixels), expected, atol=1e-4)
