@@ -1,11 +1,12 @@
-"""Cold start: wall time of a fresh `mmsearch query` process against `python -c "import torch, faiss"`.
+"""Cold start: wall time of a fresh `mmsearch query` process against `python -c "import torch, faiss"` and
+`python -c "import faiss"` (the floor once a query runs without torch).
 
     .venv/bin/python -m benchmarks.bench_cli --runs 7 --profile
 
 The script first indexes `--images` Caltech-101 images (airplanes first) and two captions
-into a temporary folder, then alternates the two commands `--runs` times, each in a fresh process, and prints
-both medians and their ratio. With `--profile` it also runs the query once under
-`python -X importtime` and lists the slowest top-level imports.
+into a temporary folder, then alternates the three commands `--runs` times, each in a fresh process, and
+prints the medians and ratios. With `--profile` it also runs the query once under `python -X importtime` and
+lists the slowest top-level imports.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 CALTECH = REPO.parent / "shared" / "data" / "caltech101" / "images"
 CLI = [sys.executable, "-c", "from cli.app import main; main()"]
 BASELINE = [sys.executable, "-c", "import torch, faiss"]
+FAISS_ONLY = [sys.executable, "-c", "import faiss"]
 
 
 def pick_images(count: int, folder: Path) -> Path:
@@ -90,20 +92,22 @@ def main() -> None:
         query = [*CLI, "query", args.query, "--db", str(db)]
         wall_time(query)  # warm the page cache for both commands
         wall_time(BASELINE)
-        loads, queries, baselines = [], [], []
+        loads, queries, baselines, floors = [], [], [], []
         for _ in range(args.runs):
             loads.append(os.getloadavg()[0])
             baselines.append(wall_time(BASELINE))
+            floors.append(wall_time(FAISS_ONLY))
             queries.append(wall_time(query))
-        base, cold = statistics.median(baselines), statistics.median(queries)
+        base, floor, cold = statistics.median(baselines), statistics.median(floors), statistics.median(queries)
         print(
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
             f"load {min(loads):.2f}-{max(loads):.2f}, {args.runs} interleaved runs each"
         )
         print("| command | median s | runs (s) |\n|---|---|---|")
         print(f'| python -c "import torch, faiss" | {base:.2f} | {" ".join(f"{t:.2f}" for t in baselines)} |')
+        print(f'| python -c "import faiss" | {floor:.2f} | {" ".join(f"{t:.2f}" for t in floors)} |')
         print(f'| mmsearch query "{args.query}" --db DB | {cold:.2f} | {" ".join(f"{t:.2f}" for t in queries)} |')
-        print(f"ratio query / import baseline: {cold / base:.2f}x")
+        print(f"ratio query / import torch, faiss: {cold / base:.2f}x; query / import faiss: {cold / floor:.2f}x")
         if args.profile:
             print("\nslowest packages imported by the query (python -X importtime, cumulative s, first importer):")
             for seconds, name, parent in slowest_imports(query, 15):

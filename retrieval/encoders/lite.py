@@ -37,6 +37,10 @@ DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "models" / "lite"
 CONFIG_FILE = "config.json"
 PRIOR_MODEL_ID = "lite-v1-prior"
 PRIOR_TEMPLATES: tuple[str, ...] = ("a photo of a {}.", "a {}.")
+ONNX_IMAGE_BATCH = 16
+"""Images per ONNX Runtime call of the image tower (a larger batch is split). On this 2-core CPU, 256 Caltech
+photos: 137 / 142 / 123 / 114 images/s at 8 / 16 / 32 / 64, and the session's memory arena peaked at 758 MiB
+for 16 against 1,951 for 64 (docs/benchmarks.md, "Index runs without torch")."""
 TOWER_PREFIX = "tower."
 """Prefix of tuned image-tower tensors inside a lite weights file."""
 
@@ -269,7 +273,9 @@ class LiteEncoder(Encoder):
 
     def encode_image_batch(self, pixels: np.ndarray) -> Vectors:
         if "image" in self._onnx:
-            pooled, logits = self._onnx["image"](pixels)
+            tower, size = self._onnx["image"], ONNX_IMAGE_BATCH
+            outputs = [tower(pixels[s : s + size]) for s in range(0, len(pixels), size)]
+            pooled, logits = (np.concatenate(parts) for parts in zip(*outputs))
         else:
             import torch
 
@@ -332,7 +338,7 @@ class LiteEncoder(Encoder):
             from retrieval.encoders.audio_config import SHIPPED_DIR, WEIGHTS_FILE
 
             sources = [file_sha256(SHIPPED_DIR / WEIGHTS_FILE), file_sha256(SHIPPED_DIR / AUDIO_CONFIG)]
-            towers["audio"] = onnx_tower("audio", sources, self._audio_export)
+            towers["audio"] = onnx_tower("audio", sources, self._audio_export, arena=False)
         return towers
 
     def _image_sources(self) -> list[str]:

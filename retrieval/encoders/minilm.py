@@ -92,7 +92,7 @@ def _minilm_session(path: Path) -> "OnnxTower | None":
     from retrieval.encoders.onnx_runtime import OnnxTower, session_threads
 
     try:
-        return OnnxTower(path, session_threads())
+        return OnnxTower(path, session_threads(), arena=False)  # every batch has its own token count
     except Exception as err:  # onnxruntime raises its own types for a damaged file
         log.warning("cached ONNX export %s cannot be loaded (%s); MiniLM runs on torch", path, err)
         return None
@@ -107,7 +107,7 @@ def export_minilm() -> "OnnxTower":
     if cached is not None:
         return cached
     axes = {"ids": {0: "batch", 1: "tokens"}, "attention": {0: "batch", 1: "tokens"}}
-    exported = onnx_tower(EXPORT_NAME, EXPORT_SOURCES, _minilm_export, axes)
+    exported = onnx_tower(EXPORT_NAME, EXPORT_SOURCES, _minilm_export, axes, arena=False)
     _minilm_session.cache_clear()  # a damaged export it replaced may be cached as None
     return cached_minilm_onnx() or exported
 
