@@ -6,7 +6,6 @@ The model runs on our own small BERT module (`retrieval.encoders.bert`) with the
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from retrieval.encoders.bert import BertEncoder
     from retrieval.encoders.onnx_runtime import OnnxTower
 
-log = logging.getLogger(__name__)
 
 MINILM_DIM = 384
 MAX_TOKENS = 256
@@ -89,13 +87,9 @@ def cached_minilm_onnx() -> "OnnxTower | None":
 
 @lru_cache(maxsize=2)
 def _minilm_session(path: Path) -> "OnnxTower | None":
-    from retrieval.encoders.onnx_runtime import OnnxTower, session_threads
+    from retrieval.encoders.onnx_runtime import load_cached
 
-    try:
-        return OnnxTower(path, session_threads(), arena=False)  # every batch has its own token count
-    except Exception as err:  # onnxruntime raises its own types for a damaged file
-        log.warning("cached ONNX export %s cannot be loaded (%s); MiniLM runs on torch", path, err)
-        return None
+    return load_cached(path, arena=False)  # no arena: every batch has its own token count
 
 
 def export_minilm() -> "OnnxTower":

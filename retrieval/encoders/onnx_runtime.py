@@ -86,6 +86,18 @@ def export_path(name: str, sources: Sequence[str]) -> Path:
     return weights_cache_dir("onnx") / f"{name}-v{EXPORT_VERSION}-{digest}.onnx"
 
 
+def load_cached(path: Path, arena: bool = True) -> OnnxTower | None:
+    """The session of the cached export at `path`; None when there is none, or when it cannot be loaded
+    (logged: a damaged file)."""
+    if not path.is_file():
+        return None
+    try:
+        return OnnxTower(path, session_threads(), arena)
+    except Exception as err:  # onnxruntime raises its own types for a damaged file
+        log.warning("cached ONNX export %s cannot be loaded: %s", path, err)
+        return None
+
+
 def onnx_tower(
     name: str,
     sources: Sequence[str],
@@ -100,11 +112,9 @@ def onnx_tower(
     session keeps ONNX Runtime's memory arena, which reuses its buffers from call to call (faster) but holds
     the largest call's memory for good: worth it where inputs have one shape."""
     path = export_path(name, sources)
-    if path.is_file():
-        try:
-            return OnnxTower(path, session_threads(), arena)
-        except Exception as err:  # onnxruntime raises its own types for a damaged file
-            log.warning("cached ONNX export %s cannot be loaded (%s); exporting it again", path, err)
+    cached = load_cached(path, arena)
+    if cached is not None:
+        return cached
     import torch
 
     module, example = build()
