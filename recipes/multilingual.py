@@ -1,11 +1,13 @@
 """Reproduce the shipped multilingual adapter: English corpus -> (multilingual, MiniLM) vectors -> adapter.
 
-python -m recipes.multilingual --data ../shared/data --out retrieval/models/multilingual
+python -m recipes.multilingual --data ../shared/data --out retrieval/models/multilingual [--memory-only]
 
 The adapter is trained on English text only: multilingual(sentence) should land on MiniLM(sentence).
 Other languages come across through the multilingual encoder's own cross-lingual alignment. A random 5 %
 of the corpus is held out and measured (cosine to the MiniLM target, and how often the target is the
-nearest of all held-out targets); no translation is used for training or for choosing the recipe.
+nearest of all held-out targets); no translation is used for training. The corpus's short texts also become
+the phrase memory (`retrieval.encoders.phrase_memory`), whose few settings were compared on the validation
+translations (docs/model-card-multilingual.md says how).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from recipes.args import add_paths
 from retrieval.encoders.lite import imagenet_class_names
 from retrieval.encoders.minilm import MINILM_DIM, minilm_path
 from retrieval.encoders.multilingual import SOURCES, WORDS_FILE, AdapterConfig, load_source
+from retrieval.encoders.phrase_memory import PhraseMemory, is_memory_phrase
 from retrieval.media.text import read_rows
 from retrieval.query.prompts import TRAIN_TEMPLATES, clean_label
 from retrieval.train.data import read_captions, split_last
@@ -231,7 +234,25 @@ def build(data_dir: Path, out_dir: Path, cache_dir: Path | None, settings: Adapt
     metrics = {"held_out": held_out_metrics(model, x[cut:], y[cut:]), "texts": cut}
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     save(out_dir, model, corpus, settings, metrics)
+    phrase_memory(texts, x).save(out_dir)
     return metrics
+
+
+def phrase_memory(texts: list[str], vectors: np.ndarray) -> PhraseMemory:
+    """The memory of the corpus's short English texts (all of them, held-out slice included)."""
+    chosen = [i for i, text in enumerate(texts) if is_memory_phrase(text)]
+    return PhraseMemory.build([texts[i] for i in chosen], vectors[chosen])
+
+
+def build_memory(data_dir: Path, out_dir: Path, cache_dir: Path | None, settings: AdapterSettings) -> int:
+    """Rebuild only the phrase memory of an adapter folder (the corpus is the recipe's); returns its size."""
+    corpus = english_corpus(data_dir, settings)
+    texts = [
+        text for text in (corpus[: settings.max_texts] if settings.max_texts else corpus) if is_memory_phrase(text)
+    ]
+    memory = phrase_memory(texts, source_features(texts, settings.source, cache_dir))
+    memory.save(out_dir)
+    return len(memory.phrases)
 
 
 def save(out_dir: Path, model: Adapter, texts: list[str], settings: AdapterSettings, metrics: dict[str, Any]) -> None:
@@ -260,11 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=AdapterSettings.epochs)
     parser.add_argument("--max-texts", type=int, default=0, help="train on a random subset (0 = all)")
+    parser.add_argument("--memory-only", action="store_true", help="rebuild only the phrase memory in --out")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = replace(
         AdapterSettings(), source=args.source, seed=args.seed, epochs=args.epochs, max_texts=args.max_texts
     )
+    if args.memory_only:
+        log.info("phrase memory: %d English phrases", build_memory(args.data, args.out, args.cache, settings))
+        return 0
     metrics = build(args.data, args.out, args.cache, settings)
     log.info("metrics: %s", json.dumps(metrics))
     return 0

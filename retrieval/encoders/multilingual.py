@@ -30,6 +30,7 @@ from retrieval.encoders.base import normalize
 from retrieval.encoders.checksums import file_sha256
 from retrieval.encoders.language import check_lang, detect_language, uses_minilm
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
+from retrieval.encoders.phrase_memory import PhraseMemory, is_short
 from retrieval.errors import EncoderNotFoundError, MissingDependencyError
 from retrieval.types import Vectors
 
@@ -187,10 +188,18 @@ class MultilingualTower:
             path = model_dir / self.config.weights
             raise EncoderNotFoundError(f"cannot load the multilingual adapter {path}: {err}") from err
         self.encode_source = load_source(self.config.source)
+        self.memory = PhraseMemory.load(model_dir)
 
     def encode(self, texts: Sequence[str]) -> Vectors:
-        """Texts -> (N, 384) normalised vectors in the raw MiniLM space."""
-        return adapt(self.state, self.encode_source(list(texts)))
+        """Texts -> (N, 384) normalised vectors in the raw MiniLM space; short texts also borrow from their
+        nearest English phrases (`phrase_memory`)."""
+        texts = list(texts)
+        source = self.encode_source(texts)
+        out = adapt(self.state, source)
+        short = [i for i, text in enumerate(texts) if is_short(text)]
+        if self.memory is not None and short:
+            out[short] = self.memory.blend([texts[i] for i in short], source[short], out[short], encode_minilm)
+        return out
 
 
 @lru_cache(maxsize=1)

@@ -9,12 +9,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from retrieval.encoders.base import normalize
-from retrieval.encoders.language import ENGLISH, check_lang, detect_language
+from retrieval.encoders.language import ENGLISH, check_lang, detect_language, uses_minilm
+from retrieval.encoders.phrase_memory import is_short
 from retrieval.errors import MmsearchError
 from retrieval.media.scan import resolve_roots, scan
 from retrieval.query.embed import display_name, embed_inputs, embed_video_shots, input_modality
@@ -26,8 +27,17 @@ if TYPE_CHECKING:
     from retrieval.encoders.base import Encoder
 
 
+BARE = ("{}",)
+"""The label alone, as its only prompt."""
+
 TextEncoder = Callable[[list[str]], np.ndarray]
 """texts -> (N, dim) text vectors: `Encoder.encode_texts`, or raw MiniLM while a model is trained."""
+
+
+class LanguageTextEncoder(Protocol):
+    """texts, their language -> (N, dim) text vectors (`Encoder.encode_texts_in`)."""
+
+    def __call__(self, texts: list[str], lang: str | None) -> np.ndarray: ...
 
 
 def build_classifier(
@@ -46,17 +56,43 @@ def build_classifier(
 
 
 def label_classifier(
-    encoder: "Encoder", labels: Sequence[str], templates: Sequence[str], lang: str | None = None
+    encoder: "Encoder",
+    labels: Sequence[str],
+    templates: Sequence[str] | None = None,
+    lang: str | None = None,
+    modality: Modality = "image",
 ) -> Vectors:
-    """`build_classifier` with each label's prompts read in the label's own language (detected from the label
-    alone, so "猫" under "a photo of a {}." still goes to the multilingual tower), or all in `lang`."""
+    """`build_classifier` with each label's prompts read in the label's own language (see `language_classifier`)."""
+    return language_classifier(encoder.encode_texts_in, encoder.dim, labels, templates, lang, modality)
+
+
+def language_classifier(
+    encode_in: "LanguageTextEncoder",
+    dim: int,
+    labels: Sequence[str],
+    templates: Sequence[str] | None = None,
+    lang: str | None = None,
+    modality: Modality = "image",
+) -> Vectors:
+    """(C, dim) class vectors, each label's prompts encoded in the label's language (`encode_in(texts, lang)`):
+    detected from the label alone, so "猫" under "a photo of a {}." still goes to the multilingual tower, or
+    `lang` for all. Without `templates`, the modality's English ensemble is used, except that a short label in
+    another language is read bare: wrapped in English it becomes a sentence the multilingual tower maps worse
+    than the word itself, which the phrase memory carries across (measured in benchmarks/multilingual.py)."""
     code = check_lang(lang)
     codes = [code or detect_language(clean_label(label)) for label in labels]
-    classifier = np.zeros((len(labels), encoder.dim), dtype=np.float32)
-    for group in sorted(set(codes), key=str):
-        chosen = [n for n, c in enumerate(codes) if c == group]
-        encode = partial(encoder.encode_texts_in, lang=group or ENGLISH)
-        classifier[chosen] = build_classifier(encode, [labels[n] for n in chosen], templates)
+    ensemble = list(templates) if templates else default_templates(modality)
+
+    def prompts(n: int) -> tuple[str, ...]:
+        bare = not templates and not uses_minilm(codes[n]) and is_short(clean_label(labels[n]))
+        return BARE if bare else tuple(ensemble)
+
+    groups = [(codes[n], prompts(n)) for n in range(len(labels))]
+    classifier = np.zeros((len(labels), dim), dtype=np.float32)
+    for group in sorted(set(groups), key=str):
+        chosen = [n for n, g in enumerate(groups) if g == group]
+        encode = partial(encode_in, lang=group[0] or ENGLISH)
+        classifier[chosen] = build_classifier(encode, [labels[n] for n in chosen], group[1])
     return classifier
 
 
@@ -162,7 +198,7 @@ def classify_inputs(
         if not encoder.supports(modality):
             raise MmsearchError(f"model {encoder.model_id!r} cannot classify {modality}")
         chosen = [n for n, m in enumerate(modalities) if m == modality]
-        classifier = label_classifier(encoder, labels, templates or default_templates(modality), lang)
+        classifier = label_classifier(encoder, labels, templates, lang, modality)
         heard = speech_evidence(encoder, {n: inputs[n] for n in chosen}, labels) if modality == "audio" else {}
         groups: list[tuple[int, Sequence[tuple[float | None, float | None]], Vectors]]
         if modality == "video" and not whole:

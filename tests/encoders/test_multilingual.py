@@ -16,6 +16,8 @@ from retrieval.encoders.language import OTHER_LATIN, check_lang, detect_language
 from retrieval.encoders.lite import LiteEncoder
 from retrieval.encoders.minilm import encode_minilm
 from retrieval.errors import EncoderNotFoundError, MissingDependencyError, MmsearchError
+from retrieval.query.prompts import IMAGE_TEMPLATES
+from retrieval.query.zeroshot import build_classifier, label_classifier
 from tests.conftest import REPO
 from tests.fixtures.reference_vectors import REFERENCE, TEXTS
 
@@ -93,6 +95,15 @@ def test_mixed_language_labels_classify(engine: Engine, caltech_folder: Path) ->
     results = engine.classify(list(images), list(labels))
     right = sum(labels[str(r.label)] == Path(r.source).parent.name for r in results)
     assert right >= 0.8 * len(images), [(r.source, r.label) for r in results]
+
+
+def test_short_labels_in_other_languages_are_read_bare(lite_encoder: LiteEncoder) -> None:
+    classifier = label_classifier(lite_encoder, ["猫", "dog"])
+    np.testing.assert_allclose(classifier[0], lite_encoder.encode_texts(["猫"])[0], atol=1e-6)
+    english = build_classifier(lite_encoder.encode_texts, ["dog"], IMAGE_TEMPLATES)
+    np.testing.assert_allclose(classifier[1], english[0], atol=1e-6)
+    given = label_classifier(lite_encoder, ["猫", "dog"], ["una foto de un {}"])
+    assert float(given[0] @ classifier[0]) < 0.99
 
 
 def test_cli_classify_takes_chinese_labels(runner, caltech_folder: Path) -> None:
