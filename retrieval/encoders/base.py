@@ -55,7 +55,9 @@ class Encoder(ABC):
     onnx_exports: bool = False
     """Whether `_onnx_towers` can export some of this model's towers for ONNX Runtime."""
     _onnx: dict[str, "OnnxTower"] = {}  # noqa: RUF012 (always replaced, never mutated)
-    """Towers ONNX Runtime runs instead of torch, by modality; set by `use_runtime`."""
+    """Towers ONNX Runtime runs instead of torch, by modality; set by `use_runtime` and `use_cached_export`."""
+    _looked_up: frozenset[str] = frozenset()
+    """Modalities `use_cached_export` has looked for a cached export of."""
     modalities: frozenset[Modality] = frozenset({"image", "text"})
     logit_scale: float = 100.0
     """Multiplier on cosine similarity before a softmax (zero-shot classification)."""
@@ -114,9 +116,28 @@ class Encoder(ABC):
         self._onnx = self._onnx_towers()
         return "onnxruntime"
 
+    def use_cached_export(self, modality: Modality) -> None:
+        """For queries: run the `modality` tower in ONNX Runtime if an index run has cached its export (never
+        exporting, so a query never waits for one and needs no torch); looked up once per encoder, on the CPU,
+        where the `onnx` extra is installed."""
+        from retrieval.encoders.onnx_runtime import missing_packages
+
+        if modality in self._onnx or modality in self._looked_up:
+            return
+        self._looked_up = self._looked_up | {modality}
+        if not self.onnx_exports or self.device != "cpu" or missing_packages():
+            return
+        tower = self._cached_onnx_tower(modality)
+        if tower is not None:
+            self._onnx = {**self._onnx, modality: tower}
+
     def _onnx_towers(self) -> dict[str, "OnnxTower"]:
         """The towers ONNX Runtime runs for this model, by modality (families with `onnx_exports` override it)."""
         return {}
+
+    def _cached_onnx_tower(self, modality: Modality) -> "OnnxTower | None":
+        """The `modality` tower's cached export, if there is one (families with `onnx_exports` override it)."""
+        return None
 
     def supports(self, modality: Modality) -> bool:
         """Whether this model can embed `modality` (video: its frames, through the image tower)."""

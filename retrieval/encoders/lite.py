@@ -22,14 +22,14 @@ from retrieval.encoders.checksums import check_weights, file_sha256, record_weig
 from retrieval.encoders.lite_vectors import HeadArrays
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
 from retrieval.errors import EncoderNotFoundError
-from retrieval.types import Vectors
+from retrieval.types import Modality, Vectors
 
 if TYPE_CHECKING:
     import torch
     from timm.models.efficientnet import EfficientNet
 
     from retrieval.encoders.lite_heads import LiteHeads
-    from retrieval.encoders.onnx_runtime import OnnxTower
+    from retrieval.encoders.onnx_runtime import ExportSpec, OnnxTower
 
 log = logging.getLogger(__name__)
 
@@ -332,14 +332,32 @@ class LiteEncoder(Encoder):
         from retrieval.encoders.minilm import export_minilm
         from retrieval.encoders.onnx_runtime import onnx_tower
 
-        towers = {"image": onnx_tower("image", self._image_sources(), self._image_export), "text": export_minilm()}
-        if "audio" in self.modalities:
+        towers = {}
+        for modality, (name, sources, build, arena) in self._export_specs().items():
+            towers[modality] = onnx_tower(name, sources, build, arena=arena)
+        return {**towers, "text": export_minilm()}
+
+    def _cached_onnx_tower(self, modality: Modality) -> "OnnxTower | None":
+        from retrieval.encoders.onnx_runtime import export_path, load_cached
+
+        if modality not in ("image", "audio") or modality not in self.modalities:
+            return None
+        name, sources, _, arena = self._export_specs([modality])[modality]
+        return load_cached(export_path(name, sources), arena)
+
+    def _export_specs(self, modalities: Sequence[Modality] = ("image", "audio")) -> dict[str, "ExportSpec"]:
+        """`onnx_tower`'s arguments for each exported tower among `modalities` that this model has: export
+        name, the sha256 identity of its weights, how to build it, whether its session keeps an arena."""
+        specs: dict[str, ExportSpec] = {}
+        if "image" in modalities:
+            specs["image"] = ("image", self._image_sources(), self._image_export, True)
+        if "audio" in modalities and "audio" in self.modalities:
             from retrieval.encoders.audio_config import CONFIG_FILE as AUDIO_CONFIG
             from retrieval.encoders.audio_config import SHIPPED_DIR, WEIGHTS_FILE
 
             sources = [file_sha256(SHIPPED_DIR / WEIGHTS_FILE), file_sha256(SHIPPED_DIR / AUDIO_CONFIG)]
-            towers["audio"] = onnx_tower("audio", sources, self._audio_export, arena=False)
-        return towers
+            specs["audio"] = ("audio", sources, self._audio_export, False)
+        return specs
 
     def _image_sources(self) -> list[str]:
         """What identifies the image tower's weights: its checkpoint's pinned sha256, and the fine-tune's

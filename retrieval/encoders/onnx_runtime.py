@@ -36,6 +36,8 @@ RUNTIMES = ("auto", "torch", "onnx")
 EXPORT_VERSION = 1
 """Part of every export's name: raise it when what is exported changes, so old exports are not reused."""
 OPSET = 17
+ExportSpec = tuple[str, Sequence[str], Callable[[], tuple["torch.nn.Module", dict[str, "torch.Tensor"]]], bool]
+"""What `onnx_tower` takes for one tower: name, weight identity, how to build it, whether to keep an arena."""
 INSTALL = "pip install 'mmsearch[onnx]'"
 
 

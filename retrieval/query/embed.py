@@ -51,14 +51,15 @@ def embed_audio(encoder: Encoder, wave: np.ndarray) -> np.ndarray:
 
 
 def embed_inputs(encoder: Encoder, items: Sequence[object], batch_size: int = 32) -> Vectors:
-    """(N, dim) vectors for paths, PIL images and arrays (HxWxC images or mono waveforms)."""
-
+    """(N, dim) vectors for paths, PIL images and arrays (HxWxC images or mono waveforms); towers whose
+    ONNX export an index run has cached run in ONNX Runtime."""
     out = np.zeros((len(items), encoder.dim), dtype=np.float32)
     images: list[tuple[int, Image.Image]] = []
     for n, item in enumerate(items):
         modality = input_modality(item)
         if not encoder.supports(modality):
             raise ModalityNotSupportedError(f"model {encoder.model_id!r} cannot embed {modality}: {display_name(item)}")
+        encoder.use_cached_export("audio" if modality == "audio" else "image")
         if modality == "audio":
             out[n] = embed_audio(encoder, _waveform(encoder, item))
         elif modality == "video":
@@ -83,6 +84,7 @@ def embed_video_shots(encoder: Encoder, path: Path, every_s: float = 1.0) -> tup
     shots = list(group_shots(sample_frames(path, every_s, deadline_for(path, facts)), facts.duration_s))
     if not shots:
         raise MediaDecodeError(f"cannot decode video {path}: no picture decodes")
+    encoder.use_cached_export("image")
     return [(s.start_s, s.end_s) for s in shots], encoder.encode_images([s.image for s in shots])
 
 

@@ -1,5 +1,5 @@
 """Once an index run has exported the lite towers to ONNX Runtime, later index runs (photos, a recording, a
-video) and text queries never import torch, the largest import of all (about 0.5 GB and 2 s here)."""
+video) and text, image and sound queries never import torch, the largest import of all (about 0.5 GB and 2 s here)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _mmsearch(args: list[str], cache: Path) -> tuple[str, bool]:
     return done.stdout, "torch imported: True" in done.stderr
 
 
-def test_index_runs_and_text_queries_after_the_first_import_no_torch(tmp_path: Path, data_dir: Path) -> None:
+def test_index_runs_and_queries_after_the_first_import_no_torch(tmp_path: Path, data_dir: Path) -> None:
     caltech = data_dir / "caltech101" / "images"
     cache, first, second = tmp_path / "cache", tmp_path / "first", tmp_path / "second"
     first.mkdir()
@@ -50,3 +50,10 @@ def test_index_runs_and_text_queries_after_the_first_import_no_torch(tmp_path: P
     assert "new 5" in indexed and "skipped 0" in indexed, indexed
     answer, imported = _mmsearch(["query", "an airplane", "--db", str(tmp_path / "db2"), "-k", "1"], cache)
     assert not imported and "airplanes.jpg" in answer, answer
+    db = str(tmp_path / "db2")
+    photo = sorted((caltech / "dolphin").glob("*.jpg"))[2]
+    answer, imported = _mmsearch(["query", "--image", str(photo), "--db", db, "-k", "1"], cache)
+    assert not imported and "dolphin.jpg" in answer, answer
+    sound = data_dir / "fsdd" / "recordings" / "7_jackson_0.wav"
+    answer, imported = _mmsearch(["query", "--audio", str(sound), "--db", db, "-k", "1"], cache)
+    assert not imported and "7_yweweler_0.wav" in answer, answer
