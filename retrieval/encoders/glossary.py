@@ -1,0 +1,205 @@
+"""Short queries read through a glossary: "黑猫" -> "black cat", "perro" -> "dog", embedded by MiniLM.
+
+The multilingual encoder's cross-lingual alignment is weakest on single words and names (many short Chinese
+and Japanese names land on nearly one vector), so a short query is also looked up in a glossary built by
+`python -m recipes.glossary` from CC-CEDICT, JMdict and the Unicode CLDR emoji names (13 languages). A
+query is cut into the longest headwords it contains, left to right (characters for Chinese and Japanese,
+words otherwise; function words dropped, plurals tried without their ending); when every part has a gloss,
+the MiniLM vector of the glosses joined by spaces is blended into the multilingual vector. A query with a
+part the glossary lacks keeps the multilingual vector alone.
+
+The glossary is one gzipped TSV (headword, gloss) per language, each read when a query first needs it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import tempfile
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.encoders.language import FOREIGN_STOPWORDS, detect_language
+
+log = logging.getLogger(__name__)
+
+GLOSSARY_DIR = "glossary"
+"""Folder of the model folder holding one `<lang>.tsv.gz` (headword, gloss) per language."""
+MAX_HEADWORD_CHARS = 8
+"""Longest Chinese or Japanese headword, in characters."""
+MAX_HEADWORD_WORDS = 4
+"""Longest headword of a language written with spaces, in words."""
+SHORT_WEIGHT = 0.7
+"""A short query (a name) read whole: the dictionary's reading is what it means, the encoder adds context."""
+LONG_WEIGHT = 0.5
+"""A sentence read word by word: the glosses lose word order and inflections, so they share the vector equally."""
+MIN_COVERAGE = 0.5
+"""Least share of a query the glosses must cover to be blended in at all."""
+PLURAL_ENDINGS = ("es", "s", "en", "n", "x", "e")
+"""Endings a word without a gloss is tried without (plurals of es, fr, de, it, pt, nl)."""
+LATIN_ORDER = ("es", "fr", "de", "it", "pt", "tr", "id")
+"""Tables a word is looked up in when its language is not detected."""
+
+
+def _split(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+FUNCTION_WORDS = {
+    "zh": _split(
+        """
+        的 了 着 在 是 和 与 及 之 一 个 只 条 张 辆 头 匹 些 把 被 很 也 都 正在 里
+        一个 一只 一条 一张 一辆 一头 一匹 一把 一些
+        """
+    ),
+    "ja": _split("の に を は が で と へ も や な だ て た る い です ます した している いる ある 一 匹 台 頭 枚"),
+}
+"""Words a short Chinese or Japanese query may hold that carry no meaning a photo shows (particles, classifiers)."""
+STOPWORDS = frozenset().union(*FOREIGN_STOPWORDS.values())
+"""Function words of the languages written with spaces (articles, prepositions)."""
+
+
+def write_glossary(folder: Path, glossaries: Mapping[str, Mapping[str, str]]) -> None:
+    """Write `{lang: {headword: gloss}}` as one sorted gzipped TSV per language in `folder`, each atomically
+    and byte for byte reproducibly (the first of two headwords with the same key wins)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for lang, entries in glossaries.items():
+        keyed: dict[str, str] = {}
+        for headword, gloss in entries.items():
+            key = headword_key(lang, headword)
+            if key and "\t" not in gloss and "\n" not in gloss:
+                keyed.setdefault(key, gloss)
+        text = "".join(f"{key}\t{gloss}\n" for key, gloss in sorted(keyed.items()))
+        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
+        with os.fdopen(handle, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
+            out.write(text.encode("utf-8"))
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, folder / f"{lang}.tsv.gz")
+
+
+def has_cjk(text: str) -> bool:
+    """Whether `text` contains Chinese characters or Japanese kana."""
+    return any("\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
+
+
+def has_kana(text: str) -> bool:
+    """Whether `text` contains hiragana or katakana (so it is Japanese, not Chinese)."""
+    return any("\u3040" <= char <= "\u30ff" for char in text)
+
+
+def plain(text: str) -> str:
+    """NFKC, case-folded, punctuation and symbols turned into spaces: how headwords and queries are compared."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(" " if unicodedata.category(c)[0] in "PSZ" else c for c in folded).strip()
+
+
+def headword_key(lang: str, headword: str) -> str:
+    """How a headword is stored and a query part is looked up: `plain`, without spaces in Chinese and Japanese."""
+    key = plain(headword)
+    return key.replace(" ", "") if lang in FUNCTION_WORDS else " ".join(key.split())
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A query read through the glossary."""
+
+    english: str
+    """The glosses of its parts, joined by spaces."""
+    coverage: float
+    """Share of its characters (Chinese, Japanese) or words (function words aside) the glosses cover."""
+
+    def weight(self, short: bool) -> float:
+        """Share of the glosses' MiniLM vector in the query's vector: SHORT_WEIGHT for a short query read
+        whole, LONG_WEIGHT for any other query at least MIN_COVERAGE read, else 0."""
+        if short and self.coverage == 1:
+            return SHORT_WEIGHT
+        return LONG_WEIGHT if self.coverage >= MIN_COVERAGE else 0.0
+
+
+class Glossary:
+    """Headword -> English gloss, per language (each table read on first use), and the cutting of a query."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.languages = tuple(sorted(path.name.split(".")[0] for path in folder.glob("*.tsv.gz")))
+        self._tables: dict[str, dict[str, str]] = {}
+
+    @classmethod
+    def load(cls, model_dir: Path) -> "Glossary | None":
+        """The glossary in `model_dir`, or None (with a warning) when it has none."""
+        folder = model_dir / GLOSSARY_DIR
+        if not folder.is_dir() or not any(folder.glob("*.tsv.gz")):
+            log.warning("no glossary in %s: queries in other languages use the multilingual encoder alone", model_dir)
+            return None
+        return cls(folder)
+
+    def table(self, lang: str) -> dict[str, str]:
+        """The headwords of `lang` (empty for a language without a table, or one that cannot be read)."""
+        if lang not in self._tables:
+            self._tables[lang] = {}
+            if lang in self.languages:
+                self._tables[lang] = self._read(self.folder / f"{lang}.tsv.gz")
+        return self._tables[lang]
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, str]:
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                return dict(line.rstrip("\n").split("\t", 1) for line in handle)
+        except (OSError, EOFError, ValueError, UnicodeDecodeError) as err:
+            log.warning("cannot read the glossary %s (%s): its language uses the multilingual encoder alone", path, err)
+            return {}
+
+    def read(self, text: str) -> Reading | None:
+        """The glosses of `text`'s parts, left to right, and the share of it they cover (None: no part has one)."""
+        order: tuple[str, ...]
+        if has_cjk(text):
+            order = ("ja", "zh") if has_kana(text) else ("zh", "ja")
+            units, joiner, function_words = list(headword_key(order[0], text)), "", FUNCTION_WORDS[order[0]]
+        else:
+            lang = detect_language(text)
+            known = [code for code in (lang or "", *LATIN_ORDER) if code in self.languages]
+            order = tuple(dict.fromkeys(known or [code for code in self.languages if code not in FUNCTION_WORDS]))
+            units, joiner, function_words = plain(text).split(), " ", STOPWORDS
+        return self._cut(units, joiner, order, function_words)
+
+    def _lookup(self, piece: str, order: tuple[str, ...]) -> str | None:
+        for lang in order:
+            gloss = self.table(lang).get(piece)
+            if gloss:
+                return gloss
+        return None
+
+    def _cut(
+        self, units: list[str], joiner: str, order: tuple[str, ...], function_words: frozenset[str]
+    ) -> Reading | None:
+        """Longest headwords of `units` (characters or words) left to right; a function word is skipped, a
+        unit without a gloss (a word tried without its plural ending first) counts as uncovered."""
+        longest = MAX_HEADWORD_CHARS if joiner == "" else MAX_HEADWORD_WORDS
+        glosses: list[str] = []
+        covered = total = start = 0
+        while start < len(units):
+            for length in range(min(longest, len(units) - start), 0, -1):
+                piece = joiner.join(units[start : start + length])
+                if piece in function_words:
+                    break
+                gloss = self._lookup(piece, order) or (self._singular(piece, order) if joiner and length == 1 else None)
+                if gloss:
+                    glosses.append(gloss)
+                    covered, total = covered + length, total + length
+                    break
+            else:
+                total += 1
+            start += length
+        return Reading(" ".join(glosses), covered / total) if glosses else None
+
+    def _singular(self, word: str, order: tuple[str, ...]) -> str | None:
+        """The gloss of `word` without a plural ending, when one has a gloss."""
+        for ending in PLURAL_ENDINGS:
+            stem = word[: -len(ending)]
+            if word.endswith(ending) and len(stem) >= 3 and (gloss := self._lookup(stem, order)):
+                return gloss
+        return None

@@ -1,0 +1,97 @@
+"""The glossary: short queries in other languages read through CC-CEDICT, JMdict, WordNet and CLDR names."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.encoders import multilingual
+from retrieval.encoders.glossary import GLOSSARY_DIR, LONG_WEIGHT, SHORT_WEIGHT, Glossary, write_glossary
+from retrieval.encoders.minilm import encode_minilm
+
+
+@pytest.fixture(scope="module")
+def glossary() -> Glossary:
+    loaded = Glossary.load(multilingual.MODEL_DIR)
+    assert loaded is not None
+    return loaded
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("猫", "cat"),
+        ("黑猫", "black cat"),
+        ("一只猫", "cat"),
+        ("黒い猫", "black cat"),
+        ("イルカ", "dolphin"),
+        ("perro", "dog"),
+        ("un perro", "dog"),
+        ("perros", "dog"),
+        ("Hunde", "dog"),
+        ("Regenschirm", "umbrella"),
+        ("éléphants", "elephant"),
+        ("고양이", "cat"),
+    ],
+)
+def test_short_queries_read_as_english(glossary: Glossary, text: str, english: str) -> None:
+    reading = glossary.read(text)
+    assert reading is not None and (reading.english, reading.coverage) == (english, 1.0)
+    assert reading.weight(short=True) == SHORT_WEIGHT
+
+
+def test_a_sentence_reads_word_by_word_and_counts_what_it_covers(glossary: Glossary) -> None:
+    reading = glossary.read("un perro xqzvw en la playa")
+    assert reading is not None and reading.english.split()[0] == "dog" and len(reading.english.split()) == 2
+    assert reading.coverage == pytest.approx(2 / 3)
+    assert reading.weight(short=False) == LONG_WEIGHT
+    mostly_unknown = glossary.read("xqzvw perro qwxzv")
+    assert mostly_unknown is not None and mostly_unknown.weight(short=True) == 0.0
+
+
+@pytest.mark.parametrize("text", ["xqzvw", "!!!", ""])
+def test_text_without_any_gloss_reads_as_none(glossary: Glossary, text: str) -> None:
+    assert glossary.read(text) is None
+
+
+def test_a_glossed_query_lands_on_its_english_words() -> None:
+    """Words the multilingual encoder alone places far from their English (cosine 0.2-0.6 without the glossary)."""
+    words, english = ["蝎子", "ハサミ", "ヒマワリ", "hérisson"], ["scorpion", "scissors", "sunflower", "hedgehog"]
+    tower = multilingual.MultilingualTower()
+    glossed = np.sum(tower.encode(words) * encode_minilm(english), axis=1)
+    tower.glossary = None
+    unglossed = np.sum(tower.encode(words) * encode_minilm(english), axis=1)
+    assert (glossed > 0.9).all() and (unglossed < 0.7).all(), (glossed, unglossed)
+
+
+def test_a_folder_without_a_glossary_warns_and_still_answers(tmp_path: Path, caplog) -> None:
+    folder = tmp_path / "multilingual"
+    shutil.copytree(multilingual.MODEL_DIR, folder, ignore=shutil.ignore_patterns(GLOSSARY_DIR))
+    tower = multilingual.MultilingualTower(folder)
+    with caplog.at_level(logging.WARNING):
+        vectors = tower.encode(["猫"])
+    assert tower.glossary is None and "no glossary" in caplog.text
+    assert vectors.shape == (1, 384) and np.isfinite(vectors).all()
+
+
+def test_written_tables_are_reproducible_and_keyed_like_queries(tmp_path: Path) -> None:
+    tables = {"zh": {"黑猫": "black cat", "猫": "cat"}, "es": {"Perro ": "dog", "gato  negro": "black cat"}}
+    write_glossary(tmp_path / "a", tables)
+    write_glossary(tmp_path / "b", tables)
+    for lang in tables:
+        assert (tmp_path / "a" / f"{lang}.tsv.gz").read_bytes() == (tmp_path / "b" / f"{lang}.tsv.gz").read_bytes()
+    glossary = Glossary(tmp_path / "a")
+    assert glossary.languages == ("es", "zh")
+    readings = [glossary.read(text) for text in ("PERRO", "Gato negro", "黑猫。")]
+    assert [r.english if r else None for r in readings] == ["dog", "black cat", "black cat"]
+
+
+def test_an_unreadable_table_warns_and_reads_as_empty(tmp_path: Path, caplog) -> None:
+    (tmp_path / "es.tsv.gz").write_bytes(b"not gzip")
+    with caplog.at_level(logging.WARNING):
+        assert Glossary(tmp_path).read("perro") is None
+    assert "cannot read the glossary" in caplog.text
