@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import os
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -33,6 +34,22 @@ def pick_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+CPU_BF16_ENV = "MMSEARCH_CPU_BF16"
+
+
+def cpu_multiplies_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (AMX tiles with AVX-512 BF16: Intel Xeon since
+    Sapphire Rapids), where torch's bf16 autocast runs a ViT about ten times faster than fp32.
+    `MMSEARCH_CPU_BF16=1` or `=0` forces the answer."""
+    forced = os.environ.get(CPU_BF16_ENV, "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    import torch
+
+    probes = (getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+    return all(probe is not None and bool(probe()) for probe in probes)
 
 
 def normalize(vectors: np.ndarray) -> Vectors:

@@ -116,3 +116,35 @@ def test_openclip_folder_with_incomplete_config_is_refused(tmp_path: Path) -> No
     (tmp_path / "config.json").write_text(json.dumps({"family": "openclip", "arch": "ViT-B-32"}))
     with pytest.raises(EncoderNotFoundError, match="lacks tag, model_id, weights"):
         load_encoder(str(tmp_path), device="cpu")
+
+
+@pytest.mark.parametrize(("forced", "expected"), [("1", True), ("0", False)])
+def test_cpu_bf16_can_be_forced(monkeypatch: pytest.MonkeyPatch, forced: str, expected: bool) -> None:
+    from retrieval.encoders.base import CPU_BF16_ENV, cpu_multiplies_bf16
+
+    monkeypatch.setenv(CPU_BF16_ENV, forced)
+    assert cpu_multiplies_bf16() is expected
+
+
+def test_bf16_image_vectors_rank_like_fp32(
+    tiny_arch: str, monkeypatch: pytest.MonkeyPatch, caltech_folder: Path
+) -> None:
+    """The bf16 autocast path (chosen on CPUs with AMX) on real photos: vectors and neighbours agree with fp32."""
+    from retrieval.encoders.base import CPU_BF16_ENV
+    from retrieval.media.image import load_image
+
+    photos = [load_image(p) for p in sorted(caltech_folder.rglob("*.jpg"))[:60]]
+    vectors = {}
+    for forced in ("0", "1"):
+        monkeypatch.setenv(CPU_BF16_ENV, forced)
+        encoder = load_encoder(f"openclip:{tiny_arch}/random", device="cpu")
+        assert encoder.use_runtime("auto") == ("torch bf16" if forced == "1" else "torch")
+        vectors[forced] = encoder.encode_images(photos)
+    fp32, bf16 = vectors["0"], vectors["1"]
+    assert float((fp32 * bf16).sum(axis=1).min()) > 0.99
+
+    def top10(v: np.ndarray) -> np.ndarray:
+        return np.argsort(-(v @ v.T), axis=1)[:, 1:11]
+
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top10(fp32), top10(bf16))])
+    assert overlap >= 0.9, overlap
