@@ -1,12 +1,13 @@
-"""Short queries read through a glossary: "黑猫" -> "black cat", "perro" -> "dog", embedded by MiniLM.
+"""Queries read through a dictionary: "黑猫" -> "black cat", "perro" -> "dog", embedded by MiniLM.
 
 The multilingual encoder's cross-lingual alignment is weakest on single words and names (many short Chinese
-and Japanese names land on nearly one vector), so a short query is also looked up in a glossary built by
-`python -m recipes.glossary` from CC-CEDICT, JMdict and the Unicode CLDR emoji names (13 languages). A
-query is cut into the longest headwords it contains, left to right (characters for Chinese and Japanese,
-words otherwise; function words dropped, plurals tried without their ending); when every part has a gloss,
-the MiniLM vector of the glosses joined by spaces is blended into the multilingual vector. A query with a
-part the glossary lacks keeps the multilingual vector alone.
+and Japanese names land on nearly one vector), so every text it reads is also looked up in a glossary built
+by `python -m recipes.glossary` from CC-CEDICT, JMdict, MultiWordNet and the Unicode CLDR emoji names. A text
+is cut into the longest headwords it contains, left to right (characters for Chinese and Japanese, words
+otherwise; function words skipped, a word without a gloss tried without a plural ending). The glosses joined
+by spaces are its `Reading`, and the share of the text they cover says how much of the MiniLM vector of the
+reading is blended into the multilingual one (`Reading.weight`): most for a short query read whole, half for
+a sentence at least half read, nothing below that.
 
 The glossary is one gzipped TSV (headword, gloss) per language, each read when a query first needs it.
 """
@@ -57,7 +58,7 @@ FUNCTION_WORDS = {
     ),
     "ja": _split("の に を は が で と へ も や な だ て た る い です ます した している いる ある 一 匹 台 頭 枚"),
 }
-"""Words a short Chinese or Japanese query may hold that carry no meaning a photo shows (particles, classifiers)."""
+"""Words a Chinese or Japanese query may hold that carry no meaning a photo shows (particles, classifiers)."""
 STOPWORDS = frozenset().union(*FOREIGN_STOPWORDS.values())
 """Function words of the languages written with spaces (articles, prepositions)."""
 
@@ -70,7 +71,7 @@ def write_glossary(folder: Path, glossaries: Mapping[str, Mapping[str, str]]) ->
         keyed: dict[str, str] = {}
         for headword, gloss in entries.items():
             key = headword_key(lang, headword)
-            if key and "\t" not in gloss and "\n" not in gloss:
+            if key and not {"\t", "\n"} & set(key + gloss):
                 keyed.setdefault(key, gloss)
         text = "".join(f"{key}\t{gloss}\n" for key, gloss in sorted(keyed.items()))
         handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")

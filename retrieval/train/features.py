@@ -1,4 +1,4 @@
-"""Frozen-feature cache: image tower outputs and raw MiniLM text vectors, computed once per input set."""
+"""Frozen-feature cache: image tower outputs and raw MiniLM-space text vectors, computed once per input set."""
 
 from __future__ import annotations
 
@@ -119,13 +119,14 @@ def image_features(
 
 
 def text_features(texts: Sequence[str], cache_dir: Path | None) -> np.ndarray:
-    """Raw normalised MiniLM vectors (N, 384) of `texts`, cached in `cache_dir`."""
-    from retrieval.encoders.minilm import encode_minilm
+    """Raw normalised MiniLM-space vectors (N, 384) of `texts`, cached in `cache_dir`: English through MiniLM,
+    other languages through the multilingual tower, as queries are (`raw_text_vectors`)."""
+    from retrieval.encoders.multilingual import raw_text_vectors
 
-    cache = cache_dir / f"txt-minilm-{_key(*texts)}.npy" if cache_dir else None
+    cache = cache_dir / f"txt-routed-{_key(*texts)}.npy" if cache_dir else None
     if cache is not None and cache.is_file():
         return np.load(cache)
-    vectors = encode_minilm(texts)
+    vectors = raw_text_vectors(list(texts))
     if cache is not None:
         with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
             np.save(handle, vectors)

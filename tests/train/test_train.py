@@ -119,3 +119,15 @@ def test_finetune_crash_while_saving_leaves_no_model_folder(tmp_path: Path, capt
         )
     )  # the re-run is not blocked by the leftover
     assert (out / "config.json").is_file() and not any(p.name.endswith(".partial") for p in tmp_path.iterdir())
+
+
+def test_caption_features_in_other_languages_go_through_the_multilingual_tower(tmp_path: Path) -> None:
+    """`mmsearch finetune` captions are read like queries: English by MiniLM, others by the multilingual tower."""
+    from retrieval.encoders.minilm import encode_minilm
+    from retrieval.encoders.multilingual import multilingual_tower
+
+    texts = ["a dog runs on the beach", "un perro corre por la playa", "一只狗在海滩上跑"]
+    features = text_features(texts, tmp_path)
+    np.testing.assert_array_equal(features[:1], encode_minilm(texts[:1]))
+    np.testing.assert_allclose(features[1:], multilingual_tower().encode(texts[1:]), atol=1e-6)
+    np.testing.assert_array_equal(text_features(texts, tmp_path), features)  # read back from the cache
