@@ -118,15 +118,17 @@ def image_features(
     return features
 
 
-def text_features(texts: Sequence[str], cache_dir: Path | None) -> np.ndarray:
-    """Raw normalised MiniLM-space vectors (N, 384) of `texts`, cached in `cache_dir`: English through MiniLM,
-    other languages through the multilingual tower, as queries are (`raw_text_vectors`)."""
+def text_features(texts: Sequence[str], cache_dir: Path | None, routed: bool = False) -> np.ndarray:
+    """Raw normalised MiniLM-space vectors (N, 384) of `texts`, cached in `cache_dir`: MiniLM's own (the
+    recipes' training targets), or with `routed` read like queries (`raw_text_vectors`: English through
+    MiniLM, other languages through the multilingual tower; what `mmsearch finetune` trains on)."""
+    from retrieval.encoders.minilm import encode_minilm
     from retrieval.encoders.multilingual import raw_text_vectors
 
-    cache = cache_dir / f"txt-routed-{_key(*texts)}.npy" if cache_dir else None
+    cache = cache_dir / f"txt-{'routed' if routed else 'minilm'}-{_key(*texts)}.npy" if cache_dir else None
     if cache is not None and cache.is_file():
         return np.load(cache)
-    vectors = raw_text_vectors(list(texts))
+    vectors = raw_text_vectors(list(texts)) if routed else encode_minilm(texts)
     if cache is not None:
         with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
             np.save(handle, vectors)

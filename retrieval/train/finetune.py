@@ -202,13 +202,13 @@ def _lite_job(
         train_inputs[None],
         train_logits[None],
         torch.from_numpy(train_set.image_group),
-        torch.from_numpy(text_features(train_set.texts, settings.cache_dir)),
+        torch.from_numpy(text_features(train_set.texts, settings.cache_dir, routed=True)),
         torch.from_numpy(train_set.text_group),
     )
     val = ValData(
         val_inputs,
         val_logits,
-        torch.from_numpy(text_features(val_set.texts, settings.cache_dir)),
+        torch.from_numpy(text_features(val_set.texts, settings.cache_dir, routed=True)),
         val_set.text_targets(),
     )
     heads = copy.deepcopy(base.heads).float().requires_grad_(True)

@@ -127,7 +127,8 @@ def test_caption_features_in_other_languages_go_through_the_multilingual_tower(t
     from retrieval.encoders.multilingual import multilingual_tower
 
     texts = ["a dog runs on the beach", "un perro corre por la playa", "一只狗在海滩上跑"]
-    features = text_features(texts, tmp_path)
+    features = text_features(texts, tmp_path, routed=True)
     np.testing.assert_array_equal(features[:1], encode_minilm(texts[:1]))
     np.testing.assert_allclose(features[1:], multilingual_tower().encode(texts[1:]), atol=1e-6)
-    np.testing.assert_array_equal(text_features(texts, tmp_path), features)  # read back from the cache
+    np.testing.assert_array_equal(text_features(texts, tmp_path, routed=True), features)  # from the cache
+    np.testing.assert_array_equal(text_features(texts, tmp_path), encode_minilm(texts))  # recipes' targets
