@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from retrieval.encoders.checksums import check_packaged
+from retrieval.encoders.pixel_transform import ResizeCropTransform
 from retrieval.errors import EncoderNotFoundError, MissingDependencyError
 
 if TYPE_CHECKING:
     import torch
-    from PIL import Image
     from timm.models.efficientnet import EfficientNet
 
 
@@ -193,35 +191,7 @@ def tower_tail(model: "EfficientNet", n_blocks: int) -> "torch.nn.Module":
     return TowerTail().eval()
 
 
-@dataclass(frozen=True)
-class EfficientNetTransform:
-    """Picklable PIL -> tensor transform: bicubic resize, centre crop, scale to [-1, 1]."""
-
-    image_size: int = 224
-    crop_pct: float = 0.875
-
-    def __call__(self, image: "Image.Image") -> np.ndarray:
-        """The same pixels as torchvision's Resize(short side, bicubic), CenterCrop, ToTensor, Normalize(0.5, 0.5),
-        as a float32 (3, H, W) array computed with Pillow and numpy alone (importing torchvision costs each
-        decode worker a second or more, and ONNX Runtime needs no torch at all)."""
-        from PIL import Image
-
-        image = image.convert("RGB")
-        width, height = image.size
-        short_target = int(round(self.image_size / self.crop_pct))
-        short, long = sorted((width, height))
-        size = (short_target, int(short_target * long / short))
-        size = size if width <= height else size[::-1]
-        if size != (width, height):
-            image = image.resize(size, Image.Resampling.BICUBIC)
-        top = int(round((size[1] - self.image_size) / 2.0))
-        left = int(round((size[0] - self.image_size) / 2.0))
-        image = image.crop((left, top, left + self.image_size, top + self.image_size))
-        pixels = np.asarray(image, dtype=np.float32).transpose(2, 0, 1)
-        return np.ascontiguousarray((pixels / np.float32(255) - np.float32(0.5)) / np.float32(0.5))
-
-
-def tower_transform(name: str) -> EfficientNetTransform:
+def tower_transform(name: str) -> ResizeCropTransform:
     """The evaluation transform of tower `name`."""
     spec = tower_spec(name)
-    return EfficientNetTransform(spec.image_size, spec.crop_pct)
+    return ResizeCropTransform(spec.image_size, spec.crop_pct)

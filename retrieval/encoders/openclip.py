@@ -24,6 +24,7 @@ from retrieval.encoders.openclip_weights import (
     init_model,
     random_init_tensors,
 )
+from retrieval.encoders.pixel_transform import ResizeCropTransform
 from retrieval.errors import EncoderNotFoundError
 from retrieval.types import Vectors
 
@@ -123,11 +124,18 @@ class OpenClipEncoder(Encoder):
         return self._open_model("visual", "text")
 
     def image_transform(self) -> ImageTransform:
+        """The model's evaluation transform: for the standard one (square, short side, bicubic, RGB) in Pillow
+        and numpy (`ResizeCropTransform`: the same pixels, without torch ops that compete with the tower for
+        its threads), otherwise open_clip's own."""
         if self._preprocess is None:
-            from open_clip.transform import PreprocessCfg, image_transform_v2
+            cfg = dict(self._open_model().visual.preprocess_cfg)
+            fast = standard_transform(cfg)
+            if fast is None:
+                from open_clip.transform import PreprocessCfg, image_transform_v2
 
-            config = PreprocessCfg(**self._open_model().visual.preprocess_cfg)
-            self._preprocess = AsArray(image_transform_v2(config, is_train=False))
+                self._preprocess = AsArray(image_transform_v2(PreprocessCfg(**cfg), is_train=False))
+            else:
+                self._preprocess = fast
         return self._preprocess
 
     def to(self, device: str) -> "OpenClipEncoder":
@@ -245,6 +253,17 @@ class OpenClipEncoder(Encoder):
         model.load_state_dict(self._tuned, strict=False)
         self._assigned = {"visual", "text"}
         return model.eval().to(self.device)
+
+
+def standard_transform(cfg: dict[str, Any]) -> ResizeCropTransform | None:
+    """open_clip's evaluation transform as a `ResizeCropTransform`, when its preprocess config is the standard
+    one (a square size, short-side resize, bicubic, RGB); None otherwise."""
+    size = cfg.get("size")
+    side = size if isinstance(size, int) else size[0] if size and len(size) == 2 and size[0] == size[1] else None
+    standard = (cfg.get("resize_mode"), cfg.get("interpolation"), cfg.get("mode")) == ("shortest", "bicubic", "RGB")
+    if side is None or not standard:
+        return None
+    return ResizeCropTransform(int(side), 1.0, tuple(cfg["mean"]), tuple(cfg["std"]))
 
 
 class AsArray:

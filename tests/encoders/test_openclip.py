@@ -148,3 +148,25 @@ def test_bf16_image_vectors_rank_like_fp32(
 
     overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top10(fp32), top10(bf16))])
     assert overlap >= 0.9, overlap
+
+
+def test_standard_transform_gives_open_clips_pixels(tiny_arch: str, data_dir: Path) -> None:
+    """The Pillow + numpy transform replaces open_clip's torchvision one only where it gives the same pixels."""
+    from open_clip.transform import PreprocessCfg, image_transform_v2
+    from PIL import Image
+
+    from retrieval.encoders.openclip import standard_transform
+    from retrieval.encoders.pixel_transform import ResizeCropTransform
+
+    encoder = load_encoder(f"openclip:{tiny_arch}/random", device="cpu")
+    transform = encoder.image_transform()
+    assert isinstance(transform, ResizeCropTransform)
+    cfg = dict(encoder._open_model().visual.preprocess_cfg)
+    reference = image_transform_v2(PreprocessCfg(**cfg), is_train=False)
+    photos = sorted((data_dir / "caltech101" / "images").glob("*/*.jpg"))[::400]
+    photos += [data_dir / "skimage_data" / "images" / name for name in ("astronaut.png", "camera.png")]
+    for path in photos:
+        with Image.open(path) as image:
+            np.testing.assert_allclose(transform(image), reference(image).numpy(), atol=1e-6, err_msg=str(path))
+    assert standard_transform({**cfg, "resize_mode": "squash"}) is None
+    assert standard_transform({**cfg, "size": (64, 96)}) is None
