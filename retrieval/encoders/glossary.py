@@ -154,14 +154,15 @@ class Glossary:
             log.warning("cannot read the glossary %s (%s): its language uses the multilingual encoder alone", path, err)
             return {}
 
-    def read(self, text: str) -> Reading | None:
-        """The glosses of `text`'s parts, left to right, and the share of it they cover (None: no part has one)."""
+    def read(self, text: str, lang: str | None = None) -> Reading | None:
+        """The glosses of `text`'s parts, left to right, and the share of it they cover (None: no part has one).
+        `lang` (a language code, e.g. from `--lang`) is looked up first; by default the detected one is."""
         order: tuple[str, ...]
         if has_cjk(text):
-            order = ("ja", "zh") if has_kana(text) else ("zh", "ja")
+            order = ("ja", "zh") if lang == "ja" or (lang != "zh" and has_kana(text)) else ("zh", "ja")
             units, joiner, function_words = list(headword_key(order[0], text)), "", FUNCTION_WORDS[order[0]]
         else:
-            lang = detect_language(text)
+            lang = lang or detect_language(text)
             known = [code for code in (lang or "", *LATIN_ORDER) if code in self.languages]
             order = tuple(dict.fromkeys(known or [code for code in self.languages if code not in FUNCTION_WORDS]))
             units, joiner, function_words = plain(text).split(), " ", STOPWORDS

@@ -197,10 +197,10 @@ class MultilingualTower:
         """The Chinese and Japanese glossary, read on the first query that needs it (None when missing)."""
         return Glossary.load(self.model_dir)
 
-    def encode(self, texts: Sequence[str]) -> Vectors:
+    def encode(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> Vectors:
         """Texts -> (N, 384) normalised vectors in the raw MiniLM space; short texts also borrow from their
         nearest English phrases (`phrase_memory`), and any text blends in the MiniLM vector of its dictionary
-        reading where it has one (`glossary`)."""
+        reading where it has one (`glossary`; read in `langs`, each text's language code, where given)."""
         texts = list(texts)
         source = self.encode_source(texts)
         out = adapt(self.state, source)
@@ -208,13 +208,15 @@ class MultilingualTower:
         if self.memory is not None and short:
             out[short] = self.memory.blend([texts[i] for i in short], source[short], out[short], encode_minilm)
         if self.glossary is not None:
-            self._blend_readings(self.glossary, texts, out, frozenset(short))
+            self._blend_readings(self.glossary, texts, langs or [None] * len(texts), out, frozenset(short))
         return out
 
     @staticmethod
-    def _blend_readings(glossary: Glossary, texts: list[str], out: np.ndarray, short: frozenset[int]) -> None:
+    def _blend_readings(
+        glossary: Glossary, texts: list[str], langs: Sequence[str | None], out: np.ndarray, short: frozenset[int]
+    ) -> None:
         """Blend into `out` (in place) the MiniLM vectors of the texts' glossary readings, by `Reading.weight`."""
-        readings = {i: reading for i, text in enumerate(texts) if (reading := glossary.read(text))}
+        readings = {i: r for i, (text, lang) in enumerate(zip(texts, langs)) if (r := glossary.read(text, lang))}
         weights = {i: reading.weight(i in short) for i, reading in readings.items()}
         rows = [i for i, weight in weights.items() if weight > 0]
         if rows:
@@ -244,7 +246,7 @@ def raw_text_vectors(
     if english:
         out[english] = encode_minilm([texts[i] for i in english], device=device)
     others = [i for i, c in enumerate(codes) if not uses_minilm(c)]
-    out[others] = (tower or multilingual_tower()).encode([texts[i] for i in others])
+    out[others] = (tower or multilingual_tower()).encode([texts[i] for i in others], [codes[i] for i in others])
     return out
 
 

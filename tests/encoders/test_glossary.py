@@ -95,3 +95,12 @@ def test_an_unreadable_table_warns_and_reads_as_empty(tmp_path: Path, caplog) ->
     with caplog.at_level(logging.WARNING):
         assert Glossary(tmp_path).read("perro") is None
     assert "cannot read the glossary" in caplog.text
+
+
+def test_a_given_language_is_read_first(glossary: Glossary) -> None:
+    """`--lang fr "chat"` is a cat; undetected, "chat" is looked up in Spanish first (a chat room)."""
+    french = glossary.read("chat", "fr")
+    assert french is not None and french.english == "cat"
+    tower = multilingual.MultilingualTower()
+    cat = encode_minilm(["cat"])[0]
+    assert float(tower.encode(["chat"], ["fr"])[0] @ cat) > float(tower.encode(["chat"])[0] @ cat) + 0.1
