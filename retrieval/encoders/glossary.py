@@ -18,12 +18,14 @@ import gzip
 import logging
 import os
 import tempfile
+import threading
 import unicodedata
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.encoders.language import FOREIGN_STOPWORDS, detect_language
+from retrieval.encoders.language import ENGLISH, FOREIGN_STOPWORDS, LATIN_LANGUAGES, detect_language, word_set
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +44,19 @@ MIN_COVERAGE = 0.5
 PLURAL_ENDINGS = ("es", "s", "en", "n", "x", "e")
 """Endings a word without a gloss is tried without (plurals of es, fr, de, it, pt, nl)."""
 LATIN_ORDER = ("es", "fr", "de", "it", "pt", "tr", "id")
-"""Tables a word is looked up in when its language is not detected."""
-
-
-def _split(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+"""Tables a Latin-script word is looked up in after its own language's (or when that is not known)."""
+SCRIPT_ORDER = {"ar": ("ar", "fa")}
+"""Tables a text in another script with spaces is looked up in: its own language's, Persian after Arabic."""
 
 
 FUNCTION_WORDS = {
-    "zh": _split(
+    "zh": word_set(
         """
         的 了 着 在 是 和 与 及 之 一 个 只 条 张 辆 头 匹 些 把 被 很 也 都 正在 里
         一个 一只 一条 一张 一辆 一头 一匹 一把 一些
         """
     ),
-    "ja": _split("の に を は が で と へ も や な だ て た る い です ます した している いる ある 一 匹 台 頭 枚"),
+    "ja": word_set("の に を は が で と へ も や な だ て た る い です ます した している いる ある 一 匹 台 頭 枚"),
 }
 """Words a Chinese or Japanese query may hold that carry no meaning a photo shows (particles, classifiers)."""
 STOPWORDS = frozenset().union(*FOREIGN_STOPWORDS.values())
@@ -71,7 +71,7 @@ def write_glossary(folder: Path, glossaries: Mapping[str, Mapping[str, str]]) ->
         keyed: dict[str, str] = {}
         for headword, gloss in entries.items():
             key = headword_key(lang, headword)
-            if key and not {"\t", "\n"} & set(key + gloss):
+            if key and not {"\t", "\n", "\r"} & set(key + gloss):
                 keyed.setdefault(key, gloss)
         text = "".join(f"{key}\t{gloss}\n" for key, gloss in sorted(keyed.items()))
         handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
@@ -92,9 +92,10 @@ def has_kana(text: str) -> bool:
 
 
 def plain(text: str) -> str:
-    """NFKC, case-folded, punctuation and symbols turned into spaces: how headwords and queries are compared."""
+    """NFKC, case-folded, punctuation, symbols, separators and control or format characters (tabs, zero-width
+    spaces) turned into spaces: how headwords and queries are compared."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(" " if unicodedata.category(c)[0] in "PSZ" else c for c in folded).strip()
+    return "".join(" " if unicodedata.category(c)[0] in "PSZC" else c for c in folded).strip()
 
 
 def headword_key(lang: str, headword: str) -> str:
@@ -127,6 +128,7 @@ class Glossary:
         self.folder = folder
         self.languages = tuple(sorted(path.name.split(".")[0] for path in folder.glob("*.tsv.gz")))
         self._tables: dict[str, dict[str, str]] = {}
+        self._reading = threading.Lock()
 
     @classmethod
     def load(cls, model_dir: Path) -> "Glossary | None":
@@ -139,18 +141,21 @@ class Glossary:
 
     def table(self, lang: str) -> dict[str, str]:
         """The headwords of `lang` (empty for a language without a table, or one that cannot be read)."""
-        if lang not in self._tables:
-            self._tables[lang] = {}
-            if lang in self.languages:
-                self._tables[lang] = self._read(self.folder / f"{lang}.tsv.gz")
-        return self._tables[lang]
+        table = self._tables.get(lang)
+        if table is None:
+            with self._reading:  # one thread reads a table; the others wait for it rather than see it empty
+                table = self._tables.get(lang)
+                if table is None:
+                    table = self._read(self.folder / f"{lang}.tsv.gz") if lang in self.languages else {}
+                    self._tables[lang] = table
+        return table
 
     @staticmethod
     def _read(path: Path) -> dict[str, str]:
         try:
             with gzip.open(path, "rt", encoding="utf-8") as handle:
                 return dict(line.rstrip("\n").split("\t", 1) for line in handle)
-        except (OSError, EOFError, ValueError, UnicodeDecodeError) as err:
+        except (OSError, EOFError, ValueError, UnicodeDecodeError, zlib.error) as err:
             log.warning("cannot read the glossary %s (%s): its language uses the multilingual encoder alone", path, err)
             return {}
 
@@ -163,8 +168,9 @@ class Glossary:
             units, joiner, function_words = list(headword_key(order[0], text)), "", FUNCTION_WORDS[order[0]]
         else:
             lang = lang or detect_language(text)
-            known = [code for code in (lang or "", *LATIN_ORDER) if code in self.languages]
-            order = tuple(dict.fromkeys(known or [code for code in self.languages if code not in FUNCTION_WORDS]))
+            latin = lang is None or lang in LATIN_LANGUAGES or lang == ENGLISH  # English-looking: still Latin
+            candidates = (lang or "", *LATIN_ORDER) if latin else SCRIPT_ORDER.get(lang or "", (lang or "",))
+            order = tuple(dict.fromkeys(code for code in candidates if code in self.languages))
             units, joiner, function_words = plain(text).split(), " ", STOPWORDS
         return self._cut(units, joiner, order, function_words)
 

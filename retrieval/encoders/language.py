@@ -20,17 +20,21 @@ OTHER_LATIN = "latin"
 MULTILINGUAL_LANGUAGES = frozenset({"ar", "de", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"})
 """Languages the multilingual tower was trained on (Universal Sentence Encoder multilingual v3), English aside."""
 
+LATIN_LANGUAGES = frozenset({"de", "es", "fr", "id", "it", "nl", "pl", "pt", "tr", OTHER_LATIN})
+"""Codes of the languages written in Latin script (`OTHER_LATIN` among them)."""
+
 SCRIPT_LANGUAGE = {"HANGUL": "ko", "CYRILLIC": "ru", "ARABIC": "ar", "THAI": "th", "CJK": "zh"}
 """Non-Latin scripts the multilingual tower reads, and the language a text in that script is taken for."""
 
 KANA = frozenset({"HIRAGANA", "KATAKANA"})
 
 
-def _words(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of `text`."""
     return frozenset(text.split())
 
 
-ENGLISH_STOPWORDS = _words(
+ENGLISH_STOPWORDS = word_set(
     """
     a an the of in on at to for with from by and or but is are was were be been being it its this that these
     those there here he she they we you his her their our my your him them who what which where when while as
@@ -40,35 +44,35 @@ ENGLISH_STOPWORDS = _words(
 )
 
 FOREIGN_STOPWORDS: dict[str, frozenset[str]] = {
-    "es": _words(
+    "es": word_set(
         """
         el la los las un una unos unas de del y en con por para al sobre junto mientras es está están son su
         sus otro otra dos tres muy sin que se le lo entre hacia
         """
     ),
-    "de": _words(
+    "de": word_set(
         """
         der die das den dem des ein eine einer einem einen und ist sind mit im auf zum zur vor von bei aus ihr
         ihre sein seine sich nicht zwei drei während neben über unter durch
         """
     ),
-    "fr": _words(
+    "fr": word_set(
         """
         le la les un une des du de et est sont avec dans sur sous pour par au aux ses son sa leur deux trois
         qui pendant devant près très
         """
     ),
-    "it": _words(
+    "it": word_set(
         """
         il lo gli uno della delle degli nel nella sul sulla con per che sono è e di da
         """
     ),
-    "pt": _words(
+    "pt": word_set(
         """
         o os um uma uns umas do da dos das no na nos nas em com para por ao são está
         """
     ),
-    "nl": _words(
+    "nl": word_set(
         """
         de het een en van op met voor zijn bij naar uit ook niet twee drie
         """

@@ -194,7 +194,7 @@ class MultilingualTower:
 
     @cached_property
     def glossary(self) -> Glossary | None:
-        """The Chinese and Japanese glossary, read on the first query that needs it (None when missing)."""
+        """The glossary of every language it has tables for (each read on first use; None when missing)."""
         return Glossary.load(self.model_dir)
 
     def encode(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> Vectors:
@@ -223,6 +223,12 @@ class MultilingualTower:
             english = encode_minilm([readings[i].english for i in rows])
             share = np.array([weights[i] for i in rows], dtype=np.float32)[:, None]
             out[rows] = normalize(share * english + (1 - share) * out[rows])
+
+
+def tower_files(model_dir: Path = MODEL_DIR) -> list[str]:
+    """ "path:size" of every file of the multilingual model folder (adapter, memory, glossary): what a cache of
+    its vectors is keyed by, so a rebuilt folder is never read through an old cache."""
+    return sorted(f"{p.relative_to(model_dir)}:{p.stat().st_size}" for p in model_dir.rglob("*") if p.is_file())
 
 
 @lru_cache(maxsize=1)

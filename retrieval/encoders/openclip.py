@@ -162,10 +162,11 @@ class OpenClipEncoder(Encoder):
         size = self.image_batch_size or len(pixels)
         with self._image_inference():
             chunks = [
-                model.encode_image(torch.from_numpy(pixels[s : s + size]).to(self.device), normalize=True)
+                model.encode_image(torch.from_numpy(pixels[s : s + size]).to(self.device))
                 for s in range(0, len(pixels), size)
             ]
-            return torch.cat(chunks).float().cpu().numpy()
+            # normalised in float32: under bf16 or fp16 autocast the norms would come out 0.997-1.003
+            return torch.nn.functional.normalize(torch.cat(chunks).float(), dim=-1).cpu().numpy()
 
     @contextlib.contextmanager
     def _image_inference(self) -> Iterator[None]:

@@ -123,9 +123,11 @@ def text_features(texts: Sequence[str], cache_dir: Path | None, routed: bool = F
     recipes' training targets), or with `routed` read like queries (`raw_text_vectors`: English through
     MiniLM, other languages through the multilingual tower; what `mmsearch finetune` trains on)."""
     from retrieval.encoders.minilm import encode_minilm
-    from retrieval.encoders.multilingual import raw_text_vectors
+    from retrieval.encoders.multilingual import raw_text_vectors, tower_files
 
-    cache = cache_dir / f"txt-{'routed' if routed else 'minilm'}-{_key(*texts)}.npy" if cache_dir else None
+    identity = tower_files() if routed else []  # a rebuilt multilingual folder is never read through an old cache
+    kind = "routed" if routed else "minilm"
+    cache = cache_dir / f"txt-{kind}-{_key(*identity, *texts)}.npy" if cache_dir else None
     if cache is not None and cache.is_file():
         return np.load(cache)
     vectors = raw_text_vectors(list(texts)) if routed else encode_minilm(texts)

@@ -104,3 +104,19 @@ def test_a_given_language_is_read_first(glossary: Glossary) -> None:
     tower = multilingual.MultilingualTower()
     cat = encode_minilm(["cat"])[0]
     assert float(tower.encode(["chat"], ["fr"])[0] @ cat) > float(tower.encode(["chat"])[0] @ cat) + 0.1
+
+
+def test_tables_load_once_under_concurrent_queries(tmp_path: Path) -> None:
+    """Threads of a server asking for the same table at once all get it whole (none sees it half-loaded)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    write_glossary(tmp_path, {"es": {f"palabra{n}": f"word {n}" for n in range(50_000)} | {"perro": "dog"}})
+    glossary = Glossary(tmp_path)
+    with ThreadPoolExecutor(8) as pool:
+        readings = list(pool.map(lambda _: glossary.read("perro", "es"), range(32)))
+    assert all(r is not None and r.english == "dog" for r in readings)
+
+
+def test_control_characters_separate_like_spaces(glossary: Glossary) -> None:
+    reading = glossary.read("黑\n猫\u200b")
+    assert reading is not None and (reading.english, reading.coverage) == ("black cat", 1.0)

@@ -141,6 +141,7 @@ def test_bf16_image_vectors_rank_like_fp32(
         assert encoder.use_runtime("auto") == ("torch bf16" if forced == "1" else "torch")
         vectors[forced] = encoder.encode_images(photos)
     fp32, bf16 = vectors["0"], vectors["1"]
+    np.testing.assert_allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-5)  # unit length, like fp32's
     assert float((fp32 * bf16).sum(axis=1).min()) > 0.99
 
     def top10(v: np.ndarray) -> np.ndarray:
