@@ -90,8 +90,16 @@ def test_written_tables_are_reproducible_and_keyed_like_queries(tmp_path: Path) 
     assert [r.english if r else None for r in readings] == ["dog", "black cat", "black cat"]
 
 
-def test_an_unreadable_table_warns_and_reads_as_empty(tmp_path: Path, caplog) -> None:
-    (tmp_path / "es.tsv.gz").write_bytes(b"not gzip")
+@pytest.mark.parametrize("damage", ["not gzip", "broken deflate stream"])
+def test_an_unreadable_table_warns_and_reads_as_empty(tmp_path: Path, caplog, damage: str) -> None:
+    import gzip
+
+    if damage == "not gzip":
+        (tmp_path / "es.tsv.gz").write_bytes(b"not gzip")
+    else:
+        packed = bytearray(gzip.compress("".join(f"w{n}\tword {n}\n" for n in range(5000)).encode()))
+        packed[40:60] = bytes(20)  # zlib.error, not an OSError
+        (tmp_path / "es.tsv.gz").write_bytes(bytes(packed))
     with caplog.at_level(logging.WARNING):
         assert Glossary(tmp_path).read("perro") is None
     assert "cannot read the glossary" in caplog.text
