@@ -26,7 +26,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,43 +33,34 @@ import numpy as np
 from benchmarks.bench_cli import REPO
 from benchmarks.bench_index import make_folder
 from benchmarks.big_photos import make_set
+from retrieval.encoders.pixel_transform import ResizeCropTransform
 
 MODELS = ("openclip:ViT-B-32/random", "lite")
-CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 
 
-@dataclass(frozen=True)
-class Preprocess:
-    """A model's evaluation transform, expressed for tensors: short side to `resize`, crop `crop`, normalise."""
-
-    resize: int
-    crop: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-
-
-def preprocess_of(model: str) -> Preprocess:
-    """The tensor form of `model`'s Pillow transform (lite: 256 -> 224, mean = std = 0.5; CLIP: 224 -> 224)."""
-    if model == "lite":
-        return Preprocess(256, 224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-    return Preprocess(224, 224, CLIP_MEAN, CLIP_STD)
-
-
-def tower_of(model: str, device: str) -> Callable:
-    """fp16 (on CUDA) pixels (N, 3, 224, 224) on `device` -> image features, for `model`."""
+def tower_of(model: str, device: str) -> tuple[Callable, ResizeCropTransform]:
+    """(fp16-on-CUDA pixels (N, 3, H, W) on `device` -> image features, the model's own evaluation transform)."""
     import torch
 
     from retrieval.encoders.registry import load_encoder
 
     encoder = load_encoder(model, device=device)
+    transform = evaluation_transform(encoder)
     dtype = torch.float16 if device.startswith("cuda") else torch.float32
     if model == "lite":
         from retrieval.encoders.efficientnet import features_and_logits
 
         tower = encoder.tower.to(device=device, dtype=dtype).eval()
-        return lambda pixels: features_and_logits(tower, pixels)[0]
-    visual = encoder.model.visual.to(device=device, dtype=dtype).eval()
-    return visual
+        return (lambda pixels: features_and_logits(tower, pixels)[0]), transform
+    return encoder.model.visual.to(device=device, dtype=dtype).eval(), transform
+
+
+def evaluation_transform(encoder) -> ResizeCropTransform:
+    """The encoder's Pillow transform, whose sizes, mean and std the GPU preprocessing repeats in tensors."""
+    transform = encoder.image_transform()
+    if not isinstance(transform, ResizeCropTransform):
+        raise SystemExit(f"benchmarks.gpu: {encoder.model_id} has no standard transform to run on the GPU")
+    return transform
 
 
 def photo_sets(data: Path, images: int, big: int, work: Path) -> dict[str, tuple[Path, list[Path]]]:
@@ -101,7 +91,7 @@ def read_pinned(paths: list[Path], pool: ThreadPoolExecutor) -> list:
     return list(pool.map(read, paths))
 
 
-def gpu_batch(encoded: list, prep: Preprocess, device: str):
+def gpu_batch(encoded: list, prep: ResizeCropTransform, device: str):
     """Decode (nvJPEG on CUDA), resize, crop and normalise one batch on `device`: (N, 3, crop, crop) fp16/fp32."""
     import torch
     from torchvision.io import ImageReadMode, decode_jpeg
@@ -113,8 +103,9 @@ def gpu_batch(encoded: list, prep: Preprocess, device: str):
     std = torch.tensor(prep.std, device=device, dtype=dtype).view(3, 1, 1)
     out = []
     for image in decoded:
-        image = F.resize(image, [prep.resize], interpolation=F.InterpolationMode.BICUBIC, antialias=True)
-        image = F.center_crop(image, [prep.crop])
+        short_side = int(round(prep.image_size / prep.crop_pct))
+        image = F.resize(image, [short_side], interpolation=F.InterpolationMode.BICUBIC, antialias=True)
+        image = F.center_crop(image, [prep.image_size])
         out.append((image.to(dtype) / 255 - mean) / std)
     return torch.stack(out)
 
@@ -131,7 +122,9 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def gpu_pipeline(paths: list[Path], tower: Callable, prep: Preprocess, device: str, size: int) -> tuple[float, float]:
+def gpu_pipeline(
+    paths: list[Path], tower: Callable, prep: ResizeCropTransform, device: str, size: int
+) -> tuple[float, float]:
     """(images/s end to end, images/s of decode alone): bytes read ahead by threads, decode on one stream,
     the tower on another, one batch apart."""
     import torch
@@ -174,7 +167,7 @@ def on_stream(stream) -> contextlib.AbstractContextManager:
     return torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext()
 
 
-def ceiling(paths: list[Path], tower: Callable, prep: Preprocess, device: str, size: int) -> float:
+def ceiling(paths: list[Path], tower: Callable, prep: ResizeCropTransform, device: str, size: int) -> float:
     """Images/s of the tower alone on one preprocessed batch, repeated to cover `paths`."""
     import torch
 
@@ -213,7 +206,7 @@ def agreement(paths: list[Path], model: str, device: str) -> float:
     sample = paths[:64]
     pillow = encoder.encode_images([load_image(p) for p in sample])
     with ThreadPoolExecutor(8) as pool, torch.inference_mode():
-        pixels = gpu_batch(read_pinned(sample, pool), preprocess_of(model), device).float().cpu().numpy()
+        pixels = gpu_batch(read_pinned(sample, pool), evaluation_transform(encoder), device).float().cpu().numpy()
     tensor = encoder.encode_image_batch(np.ascontiguousarray(pixels))
     return float((pillow * tensor).sum(axis=1).min())
 
@@ -237,7 +230,7 @@ def main() -> None:
         work = Path(tmp)
         sets = photo_sets(args.data, args.images, args.big, work)
         for model in MODELS:
-            tower, prep = tower_of(model, args.device), preprocess_of(model)
+            tower, prep = tower_of(model, args.device)
             for label, (folder, paths) in sets.items():
                 top = ceiling(paths, tower, prep, args.device, args.batch)
                 end_to_end, decode_only = gpu_pipeline(paths, tower, prep, args.device, args.batch)

@@ -31,6 +31,7 @@ import gzip
 import importlib.util
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,12 +205,10 @@ def lemma_senses(versions: dict[str, Senses], ids: list[str], default: str) -> l
     """The English words of each of one lemma's synset `ids`. An id both WordNet versions hold (they name
     different synsets) is read in the version the lemma's other ids belong to, else in `default` (the
     version most of its language's ids belong to): MultiWordNet's Portuguese, for one, mixes both."""
-    only = {
-        name: sum(i in senses and not any(i in o for o in versions.values() if o is not senses) for i in ids)
-        for name, senses in versions.items()
-    }
-    best = max(only.values())
-    chosen = default if list(only.values()).count(best) > 1 else max(only, key=lambda name: only[name])
+    owners = [[name for name, senses in versions.items() if i in senses] for i in ids]
+    votes = Counter(found[0] for found in owners if len(found) == 1).most_common(2)
+    clear = votes and (len(votes) == 1 or votes[0][1] > votes[1][1])
+    chosen = votes[0][0] if clear else default
     order = [versions[chosen], *(senses for name, senses in versions.items() if name != chosen)]
     return [next((senses[i] for senses in order if i in senses), []) for i in ids]
 

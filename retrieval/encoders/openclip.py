@@ -141,11 +141,10 @@ class OpenClipEncoder(Encoder):
     def to(self, device: str) -> "OpenClipEncoder":
         if device != self.device:
             self.device = device
-            self.__dict__.pop("cpu_bf16", None)
             self._reset()
         return self
 
-    @functools.cached_property
+    @property
     def cpu_bf16(self) -> bool:
         """Whether the image tower runs under bf16 autocast on this CPU (`cpu_multiplies_bf16`): ViT-B/32
         10.7x fp32 there, image vectors at cosine >= 0.9999 to fp32's (docs/benchmarks.md)."""
