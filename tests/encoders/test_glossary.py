@@ -34,6 +34,9 @@ def glossary() -> Glossary:
         ("perros", "dog"),
         ("Hunde", "dog"),
         ("Regenschirm", "umbrella"),
+        ("Katze", "cat"),
+        ("Flugzeug", "airplane"),
+        ("Spielzeuggitarre", "toy guitar"),
         ("éléphants", "elephant"),
         ("고양이", "cat"),
     ],
@@ -51,6 +54,26 @@ def test_a_sentence_reads_word_by_word_and_counts_what_it_covers(glossary: Gloss
     assert reading.weight(short=False) == LONG_WEIGHT
     mostly_unknown = glossary.read("xqzvw perro qwxzv")
     assert mostly_unknown is not None and mostly_unknown.weight(short=True) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("ein schwarzer Hund", "black dog"),  # an adjective's ending, from the recipe's inflections
+        ("der Mann fährt", "man drive"),  # a strong verb's umlaut
+        ("Spielzeuggitarre", "toy guitar"),  # a compound: modifier, then head
+        ("Geburtstagskuchen", "birthday cake"),  # joined by -s-
+        ("Fahrradhelmen", "bicycle helmet"),  # its head in the plural
+    ],
+)
+def test_german_inflections_and_compounds_read_as_english(glossary: Glossary, text: str, english: str) -> None:
+    reading = glossary.read(text, "de")
+    assert reading is not None and (reading.english, reading.coverage) == (english, 1.0)
+
+
+def test_compounds_are_split_only_into_headwords_of_a_language_that_writes_them(glossary: Glossary) -> None:
+    assert glossary.read("gatonegro") is None  # two Spanish headwords: Spanish writes no closed compounds
+    assert glossary.read("spielzeugxqzvw") is None
 
 
 @pytest.mark.parametrize("text", ["xqzvw", "!!!", ""])

@@ -1,0 +1,158 @@
+"""German -> English glosses from WikDict's Wiktionary dictionaries, joined through third languages.
+
+FreeDict's German-English dictionary is Ding (GPL), and WikDict has no German-English pair; but WikDict pairs
+German with Finnish, Polish, Greek, Bulgarian and Indonesian, and each of those with English (CC BY-SA 3.0,
+from Wiktionary via DBnary; Debian packages them as dictd files):
+
+    apt-get install dict-freedict-{deu-fin,fin-deu,fin-eng,eng-fin,deu-pol,pol-deu,pol-eng,deu-ell,ell-eng,\
+deu-bul,eng-bul,deu-ind,eng-ind}
+
+A German word's English candidates are the English translations of its translations. Each candidate is
+ranked by how many of the five languages lead to it (one language alone often takes a side sense: Finnish
+"kuningatar" is a queen and also a female cat), then by whether the English corpus holds it, then by how
+early its translations list it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+DICTD = Path("/usr/share/dictd")
+PIVOTS = ("fin", "pol", "ell", "bul", "ind")
+INSTALL = (
+    "apt-get install dict-freedict-{deu-fin,fin-deu,fin-eng,eng-fin,deu-pol,pol-deu,pol-eng,deu-ell,ell-eng,"
+    "deu-bul,eng-bul,deu-ind,eng-ind}"
+)
+BASE64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+HEADWORD_END = re.compile(r" /| <")
+PART_OF_SPEECH = re.compile(r" <([^,>]*)")
+NUMBERED = re.compile(r"^\d+\. ")
+SENSE_NUMBER = re.compile(r"\s*\d+\.\s*")
+
+
+def _number(text: str) -> int:
+    value = 0
+    for char in text:
+        value = value * 64 + BASE64[char]
+    return value
+
+
+def dictd_entries(base: Path) -> Iterator[tuple[str, str, list[str]]]:
+    """(headword, part of speech, translations in dictionary order) of the dictd dictionary at `base` (.index,
+    .dict.dz). An entry is a headword line (pronunciation, part of speech), translation lines, definitions."""
+    data = gzip.decompress(base.with_suffix(".dict.dz").read_bytes())
+    seen: set[tuple[str, str]] = set()
+    for line in base.with_suffix(".index").read_text(encoding="utf-8").splitlines():
+        offset, length = line.split("\t")[1:3]
+        if (offset, length) in seen:
+            continue
+        seen.add((offset, length))
+        start = _number(offset)
+        lines = data[start : start + _number(length)].decode("utf-8").strip("\n").split("\n")
+        headword = HEADWORD_END.split(lines[0])[0].strip()
+        part = match.group(1) if (match := PART_OF_SPEECH.search(lines[0])) else ""
+        if not headword or headword.startswith("00-database"):
+            continue
+        translated = [text for text in lines[1:] if NUMBERED.match(text)] or lines[1:2]
+        words = [w.strip() for text in translated for part in SENSE_NUMBER.split(text) for w in part.split(",")]
+        if words := [w for w in words if w]:
+            yield headword, part, words
+
+
+def translations(source: str, target: str, folder: Path = DICTD) -> dict[str, dict[str, int]]:
+    """{source word: {target word: rank}}, case-folded, from `freedict-{source}-{target}` read forward and
+    `freedict-{target}-{source}` read backward, whichever are installed; a rank is the place of the word in
+    its entry's translations (the best of both sides)."""
+    links: dict[str, dict[str, int]] = defaultdict(dict)
+
+    def link(word: str, translation: str, rank: int) -> None:
+        known = links[word.casefold()]
+        known[translation.casefold()] = min(rank, known.get(translation.casefold(), rank))
+
+    forward, backward = folder / f"freedict-{source}-{target}", folder / f"freedict-{target}-{source}"
+    if not forward.with_suffix(".index").is_file() and not backward.with_suffix(".index").is_file():
+        raise SystemExit(f"recipes.glossary needs the WikDict dictionaries: {INSTALL}")
+    if forward.with_suffix(".index").is_file():
+        for headword, _, words in dictd_entries(forward):
+            for rank, word in enumerate(words):
+                link(headword, word, rank)
+    if backward.with_suffix(".index").is_file():
+        for headword, _, words in dictd_entries(backward):
+            for rank, word in enumerate(words):
+                link(word, headword, rank)
+    return links
+
+
+def german_glossary(
+    vocabulary: frozenset[str], folder: Path = DICTD, pivots: tuple[str, ...] = PIVOTS
+) -> dict[str, str]:
+    """{German word or inflection: English word}, joined through `pivots` and ranked as the module says."""
+    votes: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for pivot in pivots:
+        german, english = translations("deu", pivot, folder), translations(pivot, "eng", folder)
+        for word, middles in german.items():
+            best: dict[str, int] = {}
+            for middle, first in middles.items():
+                for gloss, second in english.get(middle, {}).items():
+                    gloss = _english(gloss)
+                    best[gloss] = min(first + second, best.get(gloss, first + second))
+            for gloss, rank in best.items():
+                votes[word][gloss].append(rank)
+    table = {
+        word: min((-len(ranks), gloss not in vocabulary, min(ranks), gloss) for gloss, ranks in glosses.items())[-1]
+        for word, glosses in votes.items()
+    }
+    for word, parts in german_parts_of_speech(folder, pivots).items():
+        for form in (form for part in sorted(parts) for form in inflected(word, part)):
+            if word in table:
+                table.setdefault(form, table[word])
+    return table
+
+
+def german_parts_of_speech(folder: Path = DICTD, pivots: tuple[str, ...] = PIVOTS) -> dict[str, set[str]]:
+    """{German headword (case-folded): its parts of speech (n, v, adj, ...)} from the German-first dictionaries."""
+    parts: dict[str, set[str]] = defaultdict(set)
+    for pivot in pivots:
+        base = folder / f"freedict-deu-{pivot}"
+        if base.with_suffix(".index").is_file():
+            for headword, part, _ in dictd_entries(base):
+                parts[headword.casefold()].add(part)
+    return parts
+
+
+def inflected(word: str, part: str) -> list[str]:
+    """The regular inflections of a German word a caption uses, which the dictionaries list only as
+    headwords: adjective endings (schwarzer), present and participle forms of weak verbs (spielt, gespielt),
+    noun plurals in -er (Kinder); plurals in -e, -en, -n and -s the glossary strips when it reads."""
+    if part == "adj":
+        return [word + ending for ending in ("e", "en", "er", "es", "em")]
+    if part == "v" and word.endswith("en") and len(word) > 4:
+        stem, umlauted = word[:-2], umlauted_stem(word[:-2])
+        strong = [umlauted if umlauted.endswith("t") else umlauted + "t", umlauted + "st"] if umlauted != stem else []
+        return [stem + "t", stem + "st", stem + "e", stem + "end", "ge" + stem + "t", *strong]
+    if part == "v" and word.endswith(("eln", "ern")):
+        stem = word[:-1]
+        return [stem + "t", stem + "st", stem + "nd"]
+    if part == "n":
+        return [word + "er", word + "ern"]
+    return []
+
+
+def umlauted_stem(stem: str) -> str:
+    """A verb stem with the umlaut strong verbs take in the present (fahr -> fähr, lauf -> läuf, halt -> hält):
+    on its last a, o, u or au."""
+    at = max(stem.rfind(vowel) for vowel in "aou")
+    if at < 0:
+        return stem
+    if stem[at] == "u" and stem[at - 1 : at] == "a":
+        return stem[: at - 1] + "äu" + stem[at + 1 :]
+    return stem[:at] + {"a": "ä", "o": "ö", "u": "ü"}[stem[at]] + stem[at + 1 :]
+
+
+def _english(gloss: str) -> str:
+    """A gloss as a caption says it: an infinitive without "to"."""
+    return gloss[3:] if gloss.startswith("to ") else gloss
