@@ -11,7 +11,7 @@ init, seed 0) exported by this script to the two ONNX files it loads (`visual.on
 Each round runs three fresh processes, each from nothing to a vector for every photo, in turn:
 - rclip: index the folder (its default batch of 8, ONNX Runtime on all cores) and answer one text query;
 - ours: `mmsearch index --model openclip:ViT-B-32/random` into a new index (the random init cached once),
-  as shipped (bf16 autocast where the CPU has AMX) and again with `MMSEARCH_CPU_BF16=0` (fp32);
+  as shipped (bf16 autocast where the CPU multiplies bf16: AVX-512 BF16) and again with `MMSEARCH_CPU_BF16=0` (fp32);
 - naive: one process that builds open_clip's ViT-B-32, then opens, preprocesses and encodes the photos
   in batches of 32 (torch on all cores).
 Model loading is inside every figure. FLOPs: ViT-B/32 at 256 px runs 65 tokens where 224 px runs 50, so

@@ -147,7 +147,8 @@ class OpenClipEncoder(Encoder):
     @property
     def cpu_bf16(self) -> bool:
         """Whether the image tower runs under bf16 autocast on this CPU (`cpu_multiplies_bf16`): ViT-B/32
-        10.7x fp32 there, image vectors at cosine >= 0.9999 to fp32's (docs/benchmarks.md)."""
+        2.8x (AVX-512 BF16) to 10.7x (AMX) fp32 there, image vectors at cosine >= 0.9999 to fp32's
+        (docs/benchmarks.md)."""
         return self.device == "cpu" and cpu_multiplies_bf16()
 
     def use_runtime(self, runtime: str) -> str:

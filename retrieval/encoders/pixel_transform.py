@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,22 +28,32 @@ class ResizeCropTransform:
         """The same pixels as torchvision's Resize(short side, bicubic), CenterCrop, ToTensor, Normalize, as
         a float32 (3, H, W) array computed with Pillow and numpy alone: importing torchvision costs each
         decode worker a second or more, ONNX Runtime needs no torch at all, and torchvision's tensor ops
-        share torch's threads with the tower (1.6 ms per Caltech photo on idle cores, 14.6 ms on busy ones;
-        this one 1.5 and 1.4 ms)."""
+        share torch's threads with the tower."""
         from PIL import Image
 
         image = image.convert("RGB")
         width, height = image.size
-        short_target = int(round(self.image_size / self.crop_pct))
+        crop = self.image_size
+        short_target = int(round(crop / self.crop_pct))
         short, long = sorted((width, height))
         size = (short_target, int(short_target * long / short))
         size = size if width <= height else size[::-1]
+        top = int(round((size[1] - crop) / 2.0))
+        left = int(round((size[0] - crop) / 2.0))
         if size != (width, height):
             image = image.resize(size, Image.Resampling.BICUBIC)
-        top = int(round((size[1] - self.image_size) / 2.0))
-        left = int(round((size[0] - self.image_size) / 2.0))
-        image = image.crop((left, top, left + self.image_size, top + self.image_size))
-        pixels = np.asarray(image, dtype=np.float32).transpose(2, 0, 1)
-        mean = np.asarray(self.mean, dtype=np.float32)[:, None, None]
-        std = np.asarray(self.std, dtype=np.float32)[:, None, None]
-        return np.ascontiguousarray((pixels / np.float32(255) - mean) / std)
+        pixels = np.asarray(image.crop((left, top, left + crop, top + crop)))
+        table = _normalised_levels(self.mean, self.std)
+        out = np.empty((3, crop, crop), dtype=np.float32)
+        for channel in range(3):
+            np.take(table[channel], pixels[:, :, channel], out=out[channel])
+        return out
+
+
+@lru_cache(maxsize=8)
+def _normalised_levels(mean: tuple[float, float, float], std: tuple[float, float, float]) -> np.ndarray:
+    """(3, 256) float32: each 8-bit level of each channel as `(level / 255 - mean) / std`, computed with
+    the same float32 operations as torchvision's ToTensor and Normalize, so a lookup gives their values
+    bit for bit at a tenth of the cost."""
+    levels = np.arange(256, dtype=np.float32)[None, :] / np.float32(255)
+    return (levels - np.asarray(mean, dtype=np.float32)[:, None]) / np.asarray(std, dtype=np.float32)[:, None]

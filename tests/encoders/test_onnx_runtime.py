@@ -123,7 +123,7 @@ def test_torch_runtime_a_missing_extra_and_models_without_exports(cache: Path, m
     monkeypatch.undo()
     with pytest.raises(MmsearchError, match="runs on the CPU"):
         LiteEncoder().to("cuda").use_runtime("onnx")
-    monkeypatch.setenv(CPU_BF16_ENV, "0")  # where the CPU has AMX, OpenCLIP's torch runs in bf16 ("torch bf16")
+    monkeypatch.setenv(CPU_BF16_ENV, "0")  # where the CPU multiplies bf16, OpenCLIP's torch runs in bf16 ("torch bf16")
     openclip = load_encoder("openclip:ViT-B-32/random", device="cpu")  # no export: ONNX Runtime ran it 1.00x
     assert openclip.use_runtime("auto") == "torch"
     with pytest.raises(MmsearchError, match="no export of 'openclip:ViT-B-32/random'"):

@@ -129,7 +129,7 @@ def test_cpu_bf16_can_be_forced(monkeypatch: pytest.MonkeyPatch, forced: str, ex
 def test_bf16_image_vectors_rank_like_fp32(
     tiny_arch: str, monkeypatch: pytest.MonkeyPatch, caltech_folder: Path
 ) -> None:
-    """The bf16 autocast path (chosen on CPUs with AMX) on real photos: vectors and neighbours agree with fp32."""
+    """The bf16 autocast path (chosen where the CPU multiplies bf16) on real photos: vectors, neighbours as fp32."""
     from retrieval.encoders.base import CPU_BF16_ENV
     from retrieval.media.image import load_image
 
