@@ -21,8 +21,9 @@ import tempfile
 import threading
 import unicodedata
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from retrieval.encoders.language import ENGLISH, FOREIGN_STOPWORDS, LATIN_LANGUAGES, detect_language, word_set
@@ -145,6 +146,10 @@ class Glossary:
             return None
         return cls(folder)
 
+    def knows(self, word: str, lang: str) -> bool:
+        """Whether `word` (plain, one word) is a headword of `lang`, or one without a plural ending."""
+        return bool(self._lookup(word, (lang,)) or self._singular(word, (lang,)))
+
     def table(self, lang: str) -> dict[str, str]:
         """The headwords of `lang` (empty for a language without a table, or one that cannot be read)."""
         table = self._tables.get(lang)
@@ -236,3 +241,26 @@ class Glossary:
             if word.endswith(ending) and len(stem) >= 3 and (gloss := self._lookup(stem, order)):
                 return gloss
         return None
+
+
+@lru_cache(maxsize=1)
+def shipped_glossary() -> Glossary | None:
+    """The glossary of the shipped multilingual model, shared by the tower and language detection."""
+    from retrieval.encoders.multilingual import MODEL_DIR  # it imports this module
+
+    return Glossary.load(MODEL_DIR)
+
+
+def latin_language(words: Sequence[str], english: frozenset[str]) -> str | None:
+    """The first Latin-script language (`LATIN_ORDER`) whose headwords outnumber, among `words`, those English
+    alone knows: "perro negro" is Spanish, though "negro" is also an English word ("negro" is a headword of
+    both, "perro" of Spanish only). None when no language does (a name, a typo, an English rarity)."""
+    glossary = shipped_glossary()
+    if glossary is None:
+        return None
+    for lang in (code for code in LATIN_ORDER if code in glossary.languages):
+        foreign = sum(word not in english and glossary.knows(word, lang) for word in words)
+        english_only = sum(word in english and not glossary.knows(word, lang) for word in words)
+        if foreign > english_only:
+            return lang
+    return None

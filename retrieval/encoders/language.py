@@ -148,7 +148,13 @@ def _latin_language(words: list[str]) -> str:
     if not lexicon:
         return ENGLISH
     known = sum(word in lexicon and not FOREIGN_LETTERS.intersection(word) for word in words)
-    return ENGLISH if known >= len(words) - known else OTHER_LATIN
+    if known < len(words) - known:
+        return OTHER_LATIN
+    if known < len(words):  # English words beside unknown ones: they may be another language's ("perro negro")
+        from retrieval.encoders.glossary import latin_language  # it imports this module
+
+        return latin_language(words, lexicon) or ENGLISH
+    return ENGLISH
 
 
 @lru_cache(maxsize=1)

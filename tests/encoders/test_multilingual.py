@@ -39,6 +39,10 @@ QUERIES = {
         ("Ein Hund läuft am Strand", "de"),
         ("un chat noir sur le canapé", "fr"),
         ("Akkordeon", OTHER_LATIN),
+        ("perro negro", "es"),  # "negro" is also an English word, "perro" only a Spanish one
+        ("chien noir", "fr"),
+        ("cat pikachu", "en"),  # an unknown word that no dictionary holds leaves English English
+        ("water lilly", "en"),
         ("一只黑色的猫正在睡觉", "zh"),
         ("黒い猫が寝ている", "ja"),
         ("a photo of a 猫.", "zh"),
