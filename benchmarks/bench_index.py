@@ -46,7 +46,7 @@ def ceiling(encoder, files: list[Path], batch_size: int) -> float:
     the runtime's first calls at a batch shape allocate)."""
     transform = encoder.image_transform()
     tensors = [transform(load_image(f)) for f in files]
-    for start in range(0, 2 * batch_size, batch_size):
+    for start in range(0, min(2 * batch_size, len(tensors)), batch_size):
         encoder.encode_image_batch(np.stack(tensors[start : start + batch_size]))
     started = time.perf_counter()
     for start in range(0, len(tensors), batch_size):

@@ -18,11 +18,13 @@ Sources (CC-CEDICT and JMdict are CC BY-SA 4.0, so the tables are a derived work
   chosen by how often the Flickr training captions say it (`wordnet_glossaries`).
 - WikDict (Wiktionary via DBnary, CC BY-SA 3.0), as Debian 12 packages it (dictd files, 2022.12.07-2): German
   words, each with the English word its Finnish, Polish, Greek, Bulgarian and Indonesian translations agree on
-  (`recipes.wikdict`), and the regular inflections of its adjectives, weak verbs and nouns.
+  (`recipes.wikdict`), and the inflections of its adjectives, verbs and nouns (`wikdict.inflected`).
 - The Unicode CLDR emoji short names in 13 languages, as packaged by `emoji` 2.16.0 (BSD; CLDR data under the
   Unicode licence): "perro" -> "dog", "Regenschirm" -> "umbrella". For Chinese and Japanese they only fill
-  headwords the dictionaries lack; for Spanish, French, Italian, Portuguese and German they come before WordNet's
-  and WikDict's (a curated name of a common thing beats a ranked synset). Skin-tone variants are left out.
+  headwords the dictionaries lack; for Spanish, French, Italian and Portuguese they come before WordNet's (a
+  curated name of a common thing beats a ranked synset), for German after WikDict's (whose glosses several
+  languages agree on; CLDR's German names of people emoji read "man health worker" for Arzt). Skin-tone
+  variants are left out.
 
 A gloss is cleaned to the words a caption would use: parentheses, classifiers, "variant of" and surname
 senses dropped, the first of ';'-separated synonyms kept, at most `MAX_GLOSS_WORDS` words. Chinese and
@@ -278,7 +280,8 @@ def main() -> None:
     vocabulary = read_english_words()
     for lang, table in wordnet_glossaries(vocabulary, caption_counts(args.data)).items():
         tables[lang] = merged(tables.get(lang, {}), table)
-    tables["de"] = merged(tables.get("de", {}), german_glossary(vocabulary))
+    german = {word: gloss for word, english in german_glossary(vocabulary).items() if (gloss := clean_gloss(english))}
+    tables["de"] = merged(german, tables.get("de", {}))  # WikDict's "Arzt" is a doctor, CLDR's a "man health worker"
     write_glossary(args.out / GLOSSARY_DIR, tables)
     size = sum(path.stat().st_size for path in (args.out / GLOSSARY_DIR).glob("*.tsv.gz"))
     counts = ", ".join(f"{lang} {len(table):,}" for lang, table in sorted(tables.items()))

@@ -16,6 +16,7 @@ early its translations list it.
 from __future__ import annotations
 
 import gzip
+import html
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -52,7 +53,7 @@ def dictd_entries(base: Path) -> Iterator[tuple[str, str, list[str]]]:
             continue
         seen.add((offset, length))
         start = _number(offset)
-        lines = data[start : start + _number(length)].decode("utf-8").strip("\n").split("\n")
+        lines = html.unescape(data[start : start + _number(length)].decode("utf-8")).strip("\n").split("\n")
         headword = HEADWORD_END.split(lines[0])[0].strip()
         part = match.group(1) if (match := PART_OF_SPEECH.search(lines[0])) else ""
         if not headword or headword.startswith("00-database"):
@@ -90,7 +91,13 @@ def translations(source: str, target: str, folder: Path = DICTD) -> dict[str, di
 def german_glossary(
     vocabulary: frozenset[str], folder: Path = DICTD, pivots: tuple[str, ...] = PIVOTS
 ) -> dict[str, str]:
-    """{German word or inflection: English word}, joined through `pivots` and ranked as the module says."""
+    """{German word or inflection: English word}, joined through `pivots` and ranked as the module says. The
+    inflections of `inflected` come in two rounds, regular forms first, so that a guessed form never takes a
+    real one's place ("sägt" is sägen's, not an umlauted "sagen"); either replaces a headword only one language
+    glosses when the word it inflects has two or more ("kinder": children, not Polish's "childish")."""
+    missing = [f"{pair}" for p in pivots for pair in (f"deu-{p}", f"{p}-eng") if not _installed(folder, pair)]
+    if missing:
+        raise SystemExit(f"recipes.glossary needs the WikDict dictionaries ({', '.join(missing)}): {INSTALL}")
     votes: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for pivot in pivots:
         german, english = translations("deu", pivot, folder), translations(pivot, "eng", folder)
@@ -102,15 +109,26 @@ def german_glossary(
                     best[gloss] = min(first + second, best.get(gloss, first + second))
             for gloss, rank in best.items():
                 votes[word][gloss].append(rank)
-    table = {
-        word: min((-len(ranks), gloss not in vocabulary, min(ranks), gloss) for gloss, ranks in glosses.items())[-1]
+    ranked = {
+        word: min((-len(ranks), gloss not in vocabulary, min(ranks), gloss) for gloss, ranks in glosses.items())
         for word, glosses in votes.items()
     }
-    for word, parts in german_parts_of_speech(folder, pivots).items():
-        for form in (form for part in sorted(parts) for form in inflected(word, part)):
-            if word in table:
-                table.setdefault(form, table[word])
+    table = {word: best[-1] for word, best in ranked.items()}
+    support = {word: -best[0] for word, best in ranked.items()}
+    parts = german_parts_of_speech(folder, pivots)
+    for guessed in (False, True):
+        for word in (word for word in parts if word in table):
+            for form in (form for part in sorted(parts[word]) for form in inflected(word, part, guessed)):
+                if form not in table or (support.get(form) == 1 and support[word] >= 2):
+                    table[form] = table[word]
+                    support[form] = 0  # a form, never replaced again
     return table
+
+
+def _installed(folder: Path, pair: str) -> bool:
+    """Whether `freedict-{pair}` or its reverse is in `folder`."""
+    source, target = pair.split("-")
+    return any((folder / f"freedict-{p}.index").is_file() for p in (pair, f"{target}-{source}"))
 
 
 def german_parts_of_speech(folder: Path = DICTD, pivots: tuple[str, ...] = PIVOTS) -> dict[str, set[str]]:
@@ -124,16 +142,24 @@ def german_parts_of_speech(folder: Path = DICTD, pivots: tuple[str, ...] = PIVOT
     return parts
 
 
-def inflected(word: str, part: str) -> list[str]:
-    """The regular inflections of a German word a caption uses, which the dictionaries list only as
-    headwords: adjective endings (schwarzer), present and participle forms of weak verbs (spielt, gespielt),
-    noun plurals in -er (Kinder); plurals in -e, -en, -n and -s the glossary strips when it reads."""
+def inflected(word: str, part: str, guessed: bool = False) -> list[str]:
+    """Inflections of a German word a caption uses, which the dictionaries list only as headwords. Regular
+    (`guessed` False): adjective endings (schwarzer), the present of verbs (spielt, arbeitet), the -er plural
+    (Kinder; made for every noun, and harmless where a noun has another: "hunder" is never typed). Guessed:
+    the past participle (gespielt) and the umlauted present strong verbs have (fährt, läuft, hält), made for
+    every verb. Plurals in -e, -en, -n and -s the glossary strips when it reads."""
+    if part == "v" and word.endswith("en") and len(word) > 4:
+        stem = word[:-2]
+        joint = "e" if stem.endswith(("t", "d")) else ""  # arbeit-e-t
+        if guessed:
+            umlauted = umlauted_stem(stem)
+            strong = [umlauted if umlauted.endswith("t") else umlauted + "t", umlauted + "st"]
+            return ["ge" + stem + joint + "t", *(strong if umlauted != stem else [])]
+        return [stem + joint + "t", stem + joint + "st", stem + "e", stem + "end"]
+    if guessed:
+        return []
     if part == "adj":
         return [word + ending for ending in ("e", "en", "er", "es", "em")]
-    if part == "v" and word.endswith("en") and len(word) > 4:
-        stem, umlauted = word[:-2], umlauted_stem(word[:-2])
-        strong = [umlauted if umlauted.endswith("t") else umlauted + "t", umlauted + "st"] if umlauted != stem else []
-        return [stem + "t", stem + "st", stem + "e", stem + "end", "ge" + stem + "t", *strong]
     if part == "v" and word.endswith(("eln", "ern")):
         stem = word[:-1]
         return [stem + "t", stem + "st", stem + "nd"]

@@ -40,9 +40,9 @@ CPU_BF16_ENV = "MMSEARCH_CPU_BF16"
 
 
 def cpu_multiplies_bf16() -> bool:
-    """Whether this CPU multiplies bf16 matrices in hardware: AVX-512 BF16 dot products (AMD since Zen 4,
-    Intel since Cooper Lake), with or without AMX tiles (Intel Xeon since Sapphire Rapids). There torch's
-    bf16 autocast runs a ViT 2.8-3x (AVX-512 BF16 alone) to 10x (AMX) faster than fp32.
+    """Whether this CPU multiplies bf16 matrices in hardware: AVX-512 BF16 dot products (AMD since Zen 4; Intel
+    Xeon Cooper Lake, and Sapphire Rapids or later, which add AMX tiles). There torch's bf16 autocast runs a
+    ViT 2.8-3x (AVX-512 BF16 alone) to 10x (AMX) faster than fp32.
     `MMSEARCH_CPU_BF16=1` or `=0` forces the answer."""
     forced = os.environ.get(CPU_BF16_ENV, "").strip()
     if forced in ("0", "1"):

@@ -2,9 +2,10 @@
 
 The multilingual encoder's cross-lingual alignment is weakest on single words and names (many short Chinese
 and Japanese names land on nearly one vector), so every text it reads is also looked up in a glossary built
-by `python -m recipes.glossary` from CC-CEDICT, JMdict, MultiWordNet and the Unicode CLDR emoji names. A text
-is cut into the longest headwords it contains, left to right (characters for Chinese and Japanese, words
-otherwise; function words skipped, a word without a gloss tried without a plural ending). The glosses joined
+by `python -m recipes.glossary` from CC-CEDICT, JMdict, MultiWordNet, WikDict and the Unicode CLDR emoji names.
+A text is cut into the longest headwords it contains, left to right (characters for Chinese and Japanese, words
+otherwise; function words skipped, a word without a gloss tried without a plural ending, and in German or
+undetected text as a compound of two headwords). The glosses joined
 by spaces are its `Reading`, and the share of the text they cover says how much of the MiniLM vector of the
 reading is blended into the multilingual one (`Reading.weight`): most for a short query read whole, half for
 a sentence at least half read, nothing below that.
@@ -26,7 +27,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from retrieval.encoders.language import ENGLISH, FOREIGN_STOPWORDS, LATIN_LANGUAGES, detect_language, word_set
+from retrieval.encoders.language import (
+    ENGLISH,
+    FOREIGN_STOPWORDS,
+    LATIN_LANGUAGES,
+    OTHER_LATIN,
+    detect_language,
+    word_set,
+)
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +182,7 @@ class Glossary:
         """The glosses of `text`'s parts, left to right, and the share of it they cover (None: no part has one).
         `lang` (a language code, e.g. from `--lang`) is looked up first; by default the detected one is."""
         order: tuple[str, ...]
+        compounds: tuple[str, ...] = ()
         if has_cjk(text):
             order = ("ja", "zh") if lang == "ja" or (lang != "zh" and has_kana(text)) else ("zh", "ja")
             units, joiner, function_words = list(headword_key(order[0], text)), "", FUNCTION_WORDS[order[0]]
@@ -183,7 +192,9 @@ class Glossary:
             candidates = (lang or "", *LATIN_ORDER) if latin else SCRIPT_ORDER.get(lang or "", (lang or "",))
             order = tuple(dict.fromkeys(code for code in candidates if code in self.languages))
             units, joiner, function_words = plain(text).split(), " ", STOPWORDS
-        return self._cut(units, joiner, order, function_words)
+            undetected = lang in (None, OTHER_LATIN, ENGLISH)
+            compounds = tuple(code for code in order if code in COMPOUND_LANGUAGES and (undetected or code == lang))
+        return self._cut(units, joiner, order, function_words, compounds)
 
     def _lookup(self, piece: str, order: tuple[str, ...]) -> str | None:
         for lang in order:
@@ -193,10 +204,16 @@ class Glossary:
         return None
 
     def _cut(
-        self, units: list[str], joiner: str, order: tuple[str, ...], function_words: frozenset[str]
+        self,
+        units: list[str],
+        joiner: str,
+        order: tuple[str, ...],
+        function_words: frozenset[str],
+        compounds: tuple[str, ...],
     ) -> Reading | None:
         """Longest headwords of `units` (characters or words) left to right; a function word is skipped, a
-        unit without a gloss (a word tried without its plural ending first) counts as uncovered."""
+        unit without a gloss (a word tried without its plural ending, then as a compound of one of the
+        `compounds` languages) counts as uncovered."""
         longest = MAX_HEADWORD_CHARS if joiner == "" else MAX_HEADWORD_WORDS
         glosses: list[str] = []
         covered = total = start = 0
@@ -205,7 +222,8 @@ class Glossary:
                 piece = joiner.join(units[start : start + length])
                 if piece in function_words:
                     break
-                gloss = self._lookup(piece, order) or (self._word(piece, order) if joiner and length == 1 else None)
+                single = joiner and length == 1
+                gloss = self._lookup(piece, order) or (self._word(piece, order, compounds) if single else None)
                 if gloss:
                     glosses.append(gloss)
                     covered, total = covered + length, total + length
@@ -215,23 +233,27 @@ class Glossary:
             start += length
         return Reading(" ".join(glosses), covered / total) if glosses else None
 
-    def _word(self, word: str, order: tuple[str, ...]) -> str | None:
+    def _word(self, word: str, order: tuple[str, ...], compounds: tuple[str, ...]) -> str | None:
         """The gloss of a word that is no headword itself: without a plural ending, or as a compound."""
-        compounds = (self._compound(word, lang) for lang in order if lang in COMPOUND_LANGUAGES)
-        return self._singular(word, order) or next((gloss for gloss in compounds if gloss), None)
+        split = (self._compound(word, lang) for lang in compounds)
+        return self._singular(word, order) or next((gloss for gloss in split if gloss), None)
 
     def _compound(self, word: str, lang: str) -> str | None:
-        """The glosses of a closed compound's two parts, both headwords of `lang`, the longest head first
-        ("spielzeuggitarre" -> "toy guitar": modifier then head, as English says it)."""
+        """The glosses of a closed compound's modifier and head, both headwords of `lang`, the longest modifier
+        first ("spielzeuggitarre" -> "toy guitar": modifier then head, as English says them)."""
         for split in range(len(word) - MIN_COMPOUND_PART, MIN_COMPOUND_PART - 1, -1):
-            head, tail = word[:split], word[split:]
-            tail_gloss = self._lookup(tail, (lang,)) or self._singular(tail, (lang,))
-            if not tail_gloss:
+            modifier, head = word[:split], word[split:]
+            head_gloss = self._lookup(head, (lang,)) or self._singular(head, (lang,))
+            if not head_gloss:
                 continue
             for link in LINKING_ELEMENTS:
-                stem = head[: len(head) - len(link)]
-                if head.endswith(link) and len(stem) >= MIN_COMPOUND_PART and (gloss := self._lookup(stem, (lang,))):
-                    return f"{gloss} {tail_gloss}"
+                stem = modifier[: len(modifier) - len(link)]
+                if (
+                    modifier.endswith(link)
+                    and len(stem) >= MIN_COMPOUND_PART
+                    and (gloss := self._lookup(stem, (lang,)))
+                ):
+                    return f"{gloss} {head_gloss}"
         return None
 
     def _singular(self, word: str, order: tuple[str, ...]) -> str | None:

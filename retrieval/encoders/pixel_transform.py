@@ -54,6 +54,8 @@ class ResizeCropTransform:
 def _normalised_levels(mean: tuple[float, float, float], std: tuple[float, float, float]) -> np.ndarray:
     """(3, 256) float32: each 8-bit level of each channel as `(level / 255 - mean) / std`, computed with
     the same float32 operations as torchvision's ToTensor and Normalize, so a lookup gives their values
-    bit for bit at a tenth of the cost."""
+    bit for bit at a third of the cost. Read-only: it is shared by every call."""
     levels = np.arange(256, dtype=np.float32)[None, :] / np.float32(255)
-    return (levels - np.asarray(mean, dtype=np.float32)[:, None]) / np.asarray(std, dtype=np.float32)[:, None]
+    table = (levels - np.asarray(mean, dtype=np.float32)[:, None]) / np.asarray(std, dtype=np.float32)[:, None]
+    table.setflags(write=False)
+    return table

@@ -128,3 +128,14 @@ def test_torch_runtime_a_missing_extra_and_models_without_exports(cache: Path, m
     assert openclip.use_runtime("auto") == "torch"
     with pytest.raises(MmsearchError, match="no export of 'openclip:ViT-B-32/random'"):
         openclip.use_runtime("onnx")
+
+
+def test_sessions_let_idle_threads_sleep(tmp_path: Path) -> None:
+    """An index run's decode thread shares the cores: ONNX Runtime's idle threads must not spin on them."""
+    from retrieval.encoders.onnx_runtime import OnnxTower
+
+    path = tmp_path / "linear.onnx"
+    torch.onnx.export(torch.nn.Linear(4, 2), (torch.zeros(1, 4),), str(path), input_names=["x"], dynamo=False)
+    tower = OnnxTower(path, threads=2)
+    assert tower.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert tower(np.ones((1, 4), dtype=np.float32))[0].shape == (1, 2)
