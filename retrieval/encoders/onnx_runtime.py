@@ -74,7 +74,7 @@ class OnnxTower:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # idle threads sleep instead of spinning: an index run's decode thread needs the cores they would burn
-        # (3,060 Caltech photos end to end, 2026-12-03: 92-126 images/s in four runs, against 72-74 in two)
+        # (3,060 Caltech photos end to end, 2026-12-03: 91-126 images/s in four runs, against 72-74 in two)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
