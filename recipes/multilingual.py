@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import random
-import re
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -27,18 +26,17 @@ import torch
 from torch import nn
 
 from recipes.args import add_paths
+from recipes.captions import WORD, phrases, training_captions
 from retrieval.encoders.lite import imagenet_class_names
 from retrieval.encoders.minilm import MINILM_DIM, minilm_path
 from retrieval.encoders.multilingual import SOURCES, WORDS_FILE, AdapterConfig, load_source
 from retrieval.encoders.phrase_memory import PhraseMemory, is_memory_phrase
 from retrieval.media.text import read_rows
 from retrieval.query.prompts import TRAIN_TEMPLATES, clean_label
-from retrieval.train.data import read_captions, split_last
 from retrieval.train.features import text_features
 
 log = logging.getLogger(__name__)
 
-FLICKR_CAPTIONS = Path("flickr8k_800", "captions.csv")
 CALTECH_LABELS = Path("caltech101", "labels.csv")
 SKIMAGE_LABELS = Path("skimage_data", "labels.csv")
 COLOURS = [
@@ -60,7 +58,6 @@ COLOURS = [
     "old",
     "young",
 ]
-WORD = re.compile(r"[a-z]+")
 
 
 @dataclass(frozen=True)
@@ -88,18 +85,10 @@ def english_corpus(data_dir: Path, settings: AdapterSettings) -> list[str]:
     the training templates, ImageNet class names and synonyms, skimage descriptions, MiniLM's whole-word
     vocabulary, colour + noun pairs. Deduplicated, in a seeded order."""
     rng = random.Random(settings.seed)
-    flickr_train, _ = split_last(read_captions(data_dir / FLICKR_CAPTIONS), 160)
-    captions = list(flickr_train.texts)
+    captions = training_captions(data_dir)
     texts = captions + [c.rstrip(" .").lower() for c in captions]
-    phrases = sorted(
-        {
-            " ".join(w[i : i + n])
-            for w in (WORD.findall(c.lower()) for c in captions)
-            for n in (2, 3, 4)
-            for i in range(len(w) - n + 1)
-        }
-    )
-    texts += rng.sample(phrases, min(settings.phrases, len(phrases)))
+    caption_phrases = sorted({phrase for c in captions for phrase in phrases(c, (2, 3, 4))})
+    texts += rng.sample(caption_phrases, min(settings.phrases, len(caption_phrases)))
     caltech = sorted(
         {
             clean_label(r["label"])

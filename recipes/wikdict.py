@@ -20,6 +20,7 @@ import html
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 DICTD = Path("/usr/share/dictd")
@@ -42,9 +43,15 @@ def _number(text: str) -> int:
     return value
 
 
-def dictd_entries(base: Path) -> Iterator[tuple[str, str, list[str]]]:
+@cache
+def dictd_entries(base: Path) -> tuple[tuple[str, str, list[str]], ...]:
     """(headword, part of speech, translations in dictionary order) of the dictd dictionary at `base` (.index,
-    .dict.dz). An entry is a headword line (pronunciation, part of speech), translation lines, definitions."""
+    .dict.dz), read once. An entry is a headword line (pronunciation, part of speech), translation lines,
+    definitions."""
+    return tuple(_entries(base))
+
+
+def _entries(base: Path) -> Iterator[tuple[str, str, list[str]]]:
     data = gzip.decompress(base.with_suffix(".dict.dz").read_bytes())
     seen: set[tuple[str, str]] = set()
     for line in base.with_suffix(".index").read_text(encoding="utf-8").splitlines():
@@ -75,8 +82,6 @@ def translations(source: str, target: str, folder: Path = DICTD) -> dict[str, di
         known[translation.casefold()] = min(rank, known.get(translation.casefold(), rank))
 
     forward, backward = folder / f"freedict-{source}-{target}", folder / f"freedict-{target}-{source}"
-    if not forward.with_suffix(".index").is_file() and not backward.with_suffix(".index").is_file():
-        raise SystemExit(f"recipes.glossary needs the WikDict dictionaries: {INSTALL}")
     if forward.with_suffix(".index").is_file():
         for headword, _, words in dictd_entries(forward):
             for rank, word in enumerate(words):
@@ -95,7 +100,7 @@ def german_glossary(
     inflections of `inflected` come in two rounds, regular forms first, so that a guessed form never takes a
     real one's place ("sägt" is sägen's, not an umlauted "sagen"); either replaces a headword only one language
     glosses when the word it inflects has two or more ("kinder": children, not Polish's "childish")."""
-    missing = [f"{pair}" for p in pivots for pair in (f"deu-{p}", f"{p}-eng") if not _installed(folder, pair)]
+    missing = [pair for p in pivots for pair in (f"deu-{p}", f"{p}-eng") if not _installed(folder, pair)]
     if missing:
         raise SystemExit(f"recipes.glossary needs the WikDict dictionaries ({', '.join(missing)}): {INSTALL}")
     votes: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))

@@ -156,7 +156,7 @@ class Glossary:
 
     def knows(self, word: str, lang: str) -> bool:
         """Whether `word` (plain, one word) is a headword of `lang`, or one without a plural ending."""
-        return bool(self._lookup(word, (lang,)) or self._singular(word, (lang,)))
+        return self._gloss(word, (lang,)) is not None
 
     def table(self, lang: str) -> dict[str, str]:
         """The headwords of `lang` (empty for a language without a table, or one that cannot be read)."""
@@ -243,7 +243,7 @@ class Glossary:
         first ("spielzeuggitarre" -> "toy guitar": modifier then head, as English says them)."""
         for split in range(len(word) - MIN_COMPOUND_PART, MIN_COMPOUND_PART - 1, -1):
             modifier, head = word[:split], word[split:]
-            head_gloss = self._lookup(head, (lang,)) or self._singular(head, (lang,))
+            head_gloss = self._gloss(head, (lang,))
             if not head_gloss:
                 continue
             for link in LINKING_ELEMENTS:
@@ -256,6 +256,10 @@ class Glossary:
                     return f"{gloss} {head_gloss}"
         return None
 
+    def _gloss(self, word: str, order: tuple[str, ...]) -> str | None:
+        """The gloss of `word` as a headword, else without a plural ending."""
+        return self._lookup(word, order) or self._singular(word, order)
+
     def _singular(self, word: str, order: tuple[str, ...]) -> str | None:
         """The gloss of `word` without a plural ending, when one has a gloss."""
         for ending in PLURAL_ENDINGS:
@@ -265,24 +269,25 @@ class Glossary:
         return None
 
 
-@lru_cache(maxsize=1)
-def shipped_glossary() -> Glossary | None:
-    """The glossary of the shipped multilingual model, shared by the tower and language detection."""
-    from retrieval.encoders.multilingual import MODEL_DIR  # it imports this module
-
-    return Glossary.load(MODEL_DIR)
+@lru_cache(maxsize=8)
+def shared_glossary(model_dir: Path) -> Glossary | None:
+    """`Glossary.load(model_dir)`, once per folder: the tower and language detection read the same tables."""
+    return Glossary.load(model_dir)
 
 
 def latin_language(words: Sequence[str], english: frozenset[str]) -> str | None:
     """The first Latin-script language (`LATIN_ORDER`) whose headwords outnumber, among `words`, those English
     alone knows: "perro negro" is Spanish, though "negro" is also an English word ("negro" is a headword of
     both, "perro" of Spanish only). None when no language does (a name, a typo, an English rarity)."""
-    glossary = shipped_glossary()
+    from retrieval.encoders.multilingual import MODEL_DIR  # it imports this module
+
+    glossary = shared_glossary(MODEL_DIR)
     if glossary is None:
         return None
     for lang in (code for code in LATIN_ORDER if code in glossary.languages):
-        foreign = sum(word not in english and glossary.knows(word, lang) for word in words)
-        english_only = sum(word in english and not glossary.knows(word, lang) for word in words)
+        known = [(word in english, glossary.knows(word, lang)) for word in words]
+        foreign = sum(ours and not theirs for theirs, ours in known)
+        english_only = sum(theirs and not ours for theirs, ours in known)
         if foreign > english_only:
             return lang
     return None

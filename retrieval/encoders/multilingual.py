@@ -28,7 +28,7 @@ import numpy as np
 
 from retrieval.encoders.base import normalize
 from retrieval.encoders.checksums import file_sha256
-from retrieval.encoders.glossary import Glossary, shipped_glossary
+from retrieval.encoders.glossary import Glossary, shared_glossary
 from retrieval.encoders.language import check_lang, detect_language, uses_minilm
 from retrieval.encoders.minilm import MINILM_DIM, encode_minilm
 from retrieval.encoders.phrase_memory import PhraseMemory, is_short
@@ -195,7 +195,7 @@ class MultilingualTower:
     @cached_property
     def glossary(self) -> Glossary | None:
         """The glossary of every language it has tables for (each read on first use; None when missing)."""
-        return shipped_glossary() if self.model_dir == MODEL_DIR else Glossary.load(self.model_dir)
+        return shared_glossary(self.model_dir)
 
     def encode(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> Vectors:
         """Texts -> (N, 384) normalised vectors in the raw MiniLM space; short texts also borrow from their
