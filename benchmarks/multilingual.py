@@ -2,8 +2,8 @@
 
     .venv/bin/python -m benchmarks.multilingual [--adapter DIR] [--data ../shared/data]
 
-Translations: tests/fixtures/translations/ (Caltech class names, 100 Flickr validation captions; by hand).
-- Flickr: the 100 translated captions query the 160 validation images (text -> image R@1/5/10); English is
+Translations: tests/fixtures/translations/ (Caltech class names, 160 Flickr validation captions; by hand).
+- Flickr: the 160 translated captions query the 160 validation images (text -> image R@1/5/10); English is
   also given for all 800 validation captions, through today's path (MiniLM + text adapter) and through the
   routed `encode_texts`, which must agree.
 - Caltech, class names as queries: each bare class name searches the 1,010 test images; top-5 precision.

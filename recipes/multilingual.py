@@ -2,7 +2,9 @@
 
 python -m recipes.multilingual --data ../shared/data --out retrieval/models/multilingual [--memory-only]
 
-The adapter is trained on English text only: multilingual(sentence) should land on MiniLM(sentence).
+The adapter is trained on English text only: multilingual(sentence) should land on MiniLM(sentence), and,
+once both are taken into the lite model's shared space, rank the lite model's training photos (Flickr and
+Caltech `train` images, used as anchors only; no caption is paired with them) as the MiniLM vector does.
 Other languages come across through the multilingual encoder's own cross-lingual alignment. A random 5 %
 of the corpus is held out and measured (cosine to the MiniLM target, and how often the target is the
 nearest of all held-out targets); no translation is used for training. The corpus's short texts also become
@@ -26,14 +28,15 @@ import torch
 from torch import nn
 
 from recipes.args import add_paths
-from recipes.captions import WORD, phrases, training_captions
-from retrieval.encoders.lite import imagenet_class_names
+from recipes.captions import FLICKR_CAPTIONS, FLICKR_VAL_IMAGES, WORD, phrases, training_captions
+from retrieval.encoders.lite import LiteEncoder, imagenet_class_names
 from retrieval.encoders.minilm import MINILM_DIM, minilm_path
 from retrieval.encoders.multilingual import SOURCES, WORDS_FILE, AdapterConfig, load_source
 from retrieval.encoders.phrase_memory import PhraseMemory, is_memory_phrase
 from retrieval.media.text import read_rows
 from retrieval.query.prompts import TRAIN_TEMPLATES, clean_label
-from retrieval.train.features import text_features
+from retrieval.train.data import read_captions, read_labels, split_last
+from retrieval.train.features import image_features, text_features
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,9 @@ class AdapterSettings:
     weight_decay: float = 1e-4
     contrastive_weight: float = 0.5
     temperature: float = 0.05
+    anchor_weight: float = 1.0
+    """Weight of the photo-ranking term (KL between the two vectors' softmax over the anchor photos)."""
+    anchor_temperature: float = 0.02
     phrases: int = 12_000
     held_out: float = 0.05
     max_texts: int = 0
@@ -160,16 +166,55 @@ class Adapter(nn.Module):
         return nn.functional.normalize(self.linear(x) + self.out(hidden), dim=-1)
 
 
-def adapter_loss(pred: torch.Tensor, target: torch.Tensor, settings: AdapterSettings) -> torch.Tensor:
-    """1 - cosine to the target, plus symmetric InfoNCE over the batch (keeps neighbours apart)."""
+@dataclass(frozen=True)
+class Anchors:
+    """The lite model's training photos in its shared space, and its text adapter (as torch tensors)."""
+
+    images: torch.Tensor
+    """(N, dim) normalised image vectors."""
+    adapter_weight: torch.Tensor
+    adapter_bias: torch.Tensor
+
+    def shared(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw MiniLM-space vectors -> the shared space (`HeadArrays.text_vectors` in torch)."""
+        return nn.functional.normalize(raw + raw @ self.adapter_weight.T + self.adapter_bias, dim=-1)
+
+
+def anchor_photos(data_dir: Path, cache_dir: Path | None) -> Anchors:
+    """The shipped lite model's vectors of the Flickr training photos and the Caltech `train` photos, from the
+    torch tower (cached features, so the recipe is deterministic), and its text adapter."""
+    encoder = LiteEncoder()
+    heads = encoder.head_arrays
+    if heads.adapter_weight is None or heads.adapter_bias is None:
+        raise ValueError("the lite model has no text adapter to anchor the multilingual adapter to")
+    flickr, _ = split_last(read_captions(data_dir / FLICKR_CAPTIONS), FLICKR_VAL_IMAGES)
+    caltech, _ = read_labels(data_dir / CALTECH_LABELS, "train")
+    paths = [*flickr.images, *caltech.images]
+    features = image_features(paths, encoder.config.image_tower, cache_dir)
+    vectors = heads.image_vectors(features.pooled, features.logits)
+    arrays = (vectors, heads.adapter_weight, heads.adapter_bias)
+    return Anchors(*(torch.from_numpy(np.asarray(a, dtype=np.float32)) for a in arrays))
+
+
+def adapter_loss(
+    pred: torch.Tensor, target: torch.Tensor, settings: AdapterSettings, anchors: Anchors | None = None
+) -> torch.Tensor:
+    """1 - cosine to the target, plus symmetric InfoNCE over the batch (keeps neighbours apart), plus (with
+    `anchors`) the KL from the target's softmax over the anchor photos to the prediction's, in the shared space."""
     cosine = 1 - (pred * target).sum(dim=1).mean()
     logits = pred @ target.T / settings.temperature
     labels = torch.arange(len(pred))
     nce = (nn.functional.cross_entropy(logits, labels) + nn.functional.cross_entropy(logits.T, labels)) / 2
-    return cosine + settings.contrastive_weight * nce
+    loss = cosine + settings.contrastive_weight * nce
+    if anchors is None or not settings.anchor_weight:
+        return loss
+    scale = 1 / settings.anchor_temperature
+    predicted = nn.functional.log_softmax(anchors.shared(pred) @ anchors.images.T * scale, dim=-1)
+    wanted = nn.functional.softmax(anchors.shared(target) @ anchors.images.T * scale, dim=-1)
+    return loss + settings.anchor_weight * nn.functional.kl_div(predicted, wanted, reduction="batchmean")
 
 
-def train_adapter(x: np.ndarray, y: np.ndarray, settings: AdapterSettings) -> Adapter:
+def train_adapter(x: np.ndarray, y: np.ndarray, settings: AdapterSettings, anchors: Anchors | None = None) -> Adapter:
     """Fit the adapter on (source vectors, MiniLM vectors), AdamW with a one-cycle schedule, seeded."""
     torch.manual_seed(settings.seed)
     # Small matrices: a second thread mostly waits on busy shared cores (measured ~10x slower per epoch).
@@ -186,7 +231,7 @@ def train_adapter(x: np.ndarray, y: np.ndarray, settings: AdapterSettings) -> Ad
         total = 0.0
         for start in range(0, len(x), settings.batch_size):
             batch = order[start : start + settings.batch_size]
-            loss = adapter_loss(model(inputs[batch]), targets[batch], settings)
+            loss = adapter_loss(model(inputs[batch]), targets[batch], settings, anchors)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -219,7 +264,7 @@ def build(data_dir: Path, out_dir: Path, cache_dir: Path | None, settings: Adapt
     x = source_features(texts, settings.source, cache_dir)
     y = minilm_features(corpus, cache_dir)[: len(texts)]
     cut = int(len(texts) * (1 - settings.held_out))
-    model = train_adapter(x[:cut], y[:cut], settings)
+    model = train_adapter(x[:cut], y[:cut], settings, anchor_photos(data_dir, cache_dir))
     metrics = {"held_out": held_out_metrics(model, x[cut:], y[cut:]), "texts": cut}
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     save(out_dir, model, corpus, settings, metrics)
@@ -250,7 +295,7 @@ def save(out_dir: Path, model: Adapter, texts: list[str], settings: AdapterSetti
 
     out_dir.mkdir(parents=True, exist_ok=True)
     config = AdapterConfig(
-        model_id=f"{settings.source}-minilm-adapter-v1",
+        model_id=f"{settings.source}-minilm-adapter-v2",
         source=settings.source,
         input_dim=SOURCES[settings.source].dim,
         hidden_dim=settings.hidden_dim,

