@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from dataclasses import replace
@@ -16,11 +17,14 @@ from retrieval.encoders.language import OTHER_LATIN, check_lang, detect_language
 from retrieval.encoders.lite import LiteEncoder
 from retrieval.encoders.minilm import encode_minilm
 from retrieval.errors import EncoderNotFoundError, MissingDependencyError, MmsearchError
+from retrieval.evaluation.metrics import text_to_image_recall
+from retrieval.media.image import load_image
 from retrieval.query.prompts import IMAGE_TEMPLATES
 from retrieval.query.zeroshot import build_classifier, label_classifier
 from tests.conftest import REPO
 from tests.fixtures.reference_vectors import REFERENCE, TEXTS
 
+TRANSLATIONS = REPO / "tests" / "fixtures" / "translations"
 QUERIES = {
     "zh": ("一张飞机的照片", "airplanes"),
     "es": ("un delfín nadando en el mar", "dolphin"),
@@ -85,6 +89,28 @@ def test_queries_in_five_languages_find_their_class(engine: Engine, lang: str) -
     hits = engine.search(text, k=5)
     assert hits[0].path is not None and Path(hits[0].path).parent.name == folder, (text, hits[0].path)
     assert sum(Path(str(h.path)).parent.name == folder for h in hits) >= 4, [h.path for h in hits]
+
+
+def test_translated_captions_find_their_photo_nearly_as_often_as_english(
+    data_dir: Path, lite_encoder: LiteEncoder
+) -> None:
+    """The issue's caption target, on the hand translations of the 160 Flickr validation captions: text -> image
+    R@5 in Chinese, Spanish and German at least 0.85 x English's (the shipped adapter gives 0.92-0.96 x)."""
+    with open(TRANSLATIONS / "flickr_val.tsv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert len(rows) == 160
+    photos = [data_dir / "flickr8k_800" / row["image"] for row in rows]
+    images = np.concatenate(
+        [lite_encoder.encode_images([load_image(p) for p in photos[i : i + 32]]) for i in range(0, 160, 32)]
+    )
+    recall = {
+        lang: text_to_image_recall(
+            lite_encoder.encode_texts([row[lang] for row in rows]), images, np.arange(160), (5,)
+        )["R@5"]
+        for lang in ("en", "zh", "es", "de")
+    }
+    assert recall["en"] > 0.55, recall
+    assert all(recall[lang] >= 0.85 * recall["en"] for lang in ("zh", "es", "de")), recall
 
 
 def test_mixed_language_labels_classify(engine: Engine, caltech_folder: Path) -> None:
