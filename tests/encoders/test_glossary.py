@@ -74,7 +74,8 @@ def test_german_inflections_and_compounds_read_as_english(glossary: Glossary, te
 def test_compounds_are_split_only_into_headwords_of_a_language_that_writes_them(glossary: Glossary) -> None:
     assert glossary.read("gatonegro") is None  # two Spanish headwords: Spanish writes no closed compounds
     assert glossary.read("spielzeugxqzvw") is None
-    assert glossary.read("esperar", "es") is None  # Spanish text is never cut into German headwords ("aspen rare")
+    reading = glossary.read("esperar", "es")  # Spanish text is never cut into German headwords ("aspen rare")
+    assert reading is not None and reading.english == "wait"
     reading = glossary.read("le chien va rapporter la balle", "fr")
     assert reading is not None and "port" not in reading.english.split()
 
@@ -154,3 +155,19 @@ def test_tables_load_once_under_concurrent_queries(tmp_path: Path) -> None:
 def test_control_characters_separate_like_spaces(glossary: Glossary) -> None:
     reading = glossary.read("黑\n猫\u200b")
     assert reading is not None and (reading.english, reading.coverage) == ("black cat", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "english"),
+    [
+        ("perro corriendo en la playa", "es", "dog run beach"),
+        ("un perro salta al lago", "es", "dog jump lake"),
+        ("des enfants jouent dans la neige", "fr", "child play snow"),
+        ("Die Hunde laufen", "de", "dog run"),  # German "Hunde" before the Spanish form "hunde" (sinks)
+    ],
+)
+def test_verbs_read_in_their_forms_and_a_texts_own_language_first(
+    glossary: Glossary, text: str, lang: str, english: str
+) -> None:
+    reading = glossary.read(text, lang)
+    assert reading is not None and reading.english == english and reading.coverage == 1

@@ -1,0 +1,47 @@
+"""The verb forms the glossary recipe adds for Spanish, Portuguese, Italian and French, and the English -ing
+form it ranks verb glosses by."""
+
+from __future__ import annotations
+
+import pytest
+
+from recipes.glossary import guessed_forms
+from recipes.verb_forms import english_gerund, verb_forms
+
+
+@pytest.mark.parametrize(
+    ("lang", "infinitive", "some"),
+    [
+        ("es", "correr", {"corre", "corren", "corriendo", "corrido"}),
+        ("es", "saltar", {"salta", "saltan", "saltando", "saltado"}),
+        ("es", "sentarse", {"sentado", "sentada", "sentando"}),
+        ("pt", "pular", {"pula", "pulam", "pulando"}),
+        ("it", "sedersi", {"sede", "seduto", "sedendo"}),
+        ("it", "giocare", {"gioca", "giocano", "giocando"}),
+        ("fr", "sauter", {"saute", "sautent", "sautant", "sauté"}),
+        ("fr", "descendre", {"descend", "descendent", "descendu"}),
+    ],
+)
+def test_regular_forms_come_from_the_infinitive(lang: str, infinitive: str, some: set[str]) -> None:
+    forms = verb_forms(lang, infinitive)
+    assert some <= set(forms) and infinitive not in forms
+
+
+@pytest.mark.parametrize(("lang", "word"), [("es", "ir"), ("es", "casa"), ("de", "laufen"), ("fr", "se lever")])
+def test_no_forms_without_an_infinitive_ending_or_rules(lang: str, word: str) -> None:
+    assert verb_forms(lang, word) == []
+
+
+@pytest.mark.parametrize(
+    ("verb", "gerund"),
+    [("run", "running"), ("ride", "riding"), ("lie", "lying"), ("see", "seeing"), ("visit", "visiting")]
+    + [("play", "playing"), ("look up", "looking up"), ("swim", "swimming"), ("hold", "holding")],
+)
+def test_english_gerund(verb: str, gerund: str) -> None:
+    assert english_gerund(verb) == gerund
+
+
+def test_a_guessed_form_yields_to_a_real_word_but_not_to_another_romance_language() -> None:
+    tables = {"es": {"hundir": "sink", "casa": "house"}, "de": {"Hund": "dog", "Tanz": "dance"}, "pt": {"salta": "x"}}
+    forms = {"hunde": "sink", "casa": "sink", "tanz": "x", "salta": "jump", "saltan": "jump"}
+    assert guessed_forms("es", forms, tables) == {"salta": "jump", "saltan": "jump"}
