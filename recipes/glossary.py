@@ -45,10 +45,10 @@ from pathlib import Path
 
 from recipes.args import default_data_dir
 from recipes.captions import phrases, training_captions
-from recipes.verb_forms import ENDINGS as VERB_FORMS
 from recipes.verb_forms import english_gerund, verb_forms
 from recipes.wikdict import german_glossary
 from retrieval.encoders.glossary import (
+    FORMS_DIR,
     GLOSSARY_DIR,
     MAX_HEADWORD_CHARS,
     PLURAL_ENDINGS,
@@ -267,10 +267,10 @@ def wordnet_glossaries(
             if lemma[:1].isdigit():
                 continue
             senses = lemma_senses(versions, ids, default)
-            if word := best_english(senses, vocabulary, lambda word: said[word.lower()]):
+            if word := best_english(senses, vocabulary, lambda word, rank, _: said[word.lower()] / (1 + rank)):
                 table[lemma.replace("_", " ")] = word
             senses = lemma_senses(versions, verb_ids, default)
-            if word := best_english(senses, vocabulary, lambda word: said[english_gerund(word.lower())]):
+            if word := best_english(senses, vocabulary, verb_likelihood(said)):
                 verbs[lemma.replace("_", " ")] = word
         tables[lang] = merged(table, verbs)
         forms[lang] = {}
@@ -280,28 +280,35 @@ def wordnet_glossaries(
     return tables, forms
 
 
-def guessed_forms(lang: str, forms: dict[str, str], tables: dict[str, dict[str, str]]) -> dict[str, str]:
-    """The verb `forms` of `lang` that are no headword of its table, and that the table of no language without
-    such forms (German, the emoji names' languages) knows as a headword or without a plural ending: a form made
-    by rule yields to a real word ("hunde", a Spanish form of hundir, is German dogs). The Romance languages'
-    forms do not yield to each other: where they meet they are mostly the same verb (es, it, pt "corre")."""
-    own = {headword_key(lang, headword) for headword in tables.get(lang, {})}
-    others = [{headword_key(code, h) for h in table} for code, table in tables.items() if code not in VERB_FORMS]
+def guessed_forms(forms: dict[str, str], table: dict[str, str], lang: str) -> dict[str, str]:
+    """The verb `forms` of `lang` that its `table` knows neither as a headword nor without a plural ending: a
+    form made by rule never hides a real word ("helados" is ice cream, not a form of helar)."""
+    keys = {headword_key(lang, headword) for headword in table}
 
     def known(word: str) -> bool:
         stems = [word[: -len(e)] for e in PLURAL_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3]
-        return word in own or any(stem in keys for keys in others for stem in (word, *stems))
+        return any(stem in keys for stem in (word, *stems))
 
     return {form: word for form, word in forms.items() if not known(headword_key(lang, form))}
 
 
+Likelihood = Callable[[str, int, int], float]
+"""(English word, its sense rank, the synset's place among the lemma's) -> how likely a caption says it."""
+
+
+def verb_likelihood(said: Counter[str]) -> Likelihood:
+    """A verb's: how often captions say its -ing form, over its sense rank and over the synset's place among
+    the lemma's (a lemma's first synsets are its main senses: montar rides before it climbs)."""
+    return lambda word, rank, position: said[english_gerund(word.lower())] / ((1 + rank) * (1 + position))
+
+
 def best_english(
-    senses: list[list[tuple[int, int, str]]], vocabulary: frozenset[str], said: Callable[[str], int]
+    senses: list[list[tuple[int, int, str]]], vocabulary: frozenset[str], likely: Likelihood
 ) -> str | None:
     """The English word of a lemma's `senses` (per synset, its words' SemCor count, sense rank and spelling)
     that `wordnet_glossaries` ranks first, or None when it has none."""
     candidates = [
-        (word not in vocabulary, -said(word) / (1 + rank), -count, rank, position, word)
+        (word not in vocabulary, -likely(word, rank, position), -count, rank, position, word)
         for position, words in enumerate(senses)
         for count, rank, word in words
     ]
@@ -329,13 +336,13 @@ def main() -> None:
         tables[lang] = merged(tables.get(lang, {}), table)
     german = {word: gloss for word, english in german_glossary(vocabulary).items() if (gloss := clean_gloss(english))}
     tables["de"] = merged(german, tables.get("de", {}))  # WikDict's "Arzt" is a doctor, CLDR's a "man health worker"
-    guessed = {lang: guessed_forms(lang, lang_forms, tables) for lang, lang_forms in forms.items()}
-    for lang, lang_forms in guessed.items():
-        tables[lang] = merged(tables[lang], lang_forms)
     write_glossary(args.out / GLOSSARY_DIR, tables)
-    size = sum(path.stat().st_size for path in (args.out / GLOSSARY_DIR).glob("*.tsv.gz"))
+    guessed = {lang: guessed_forms(lang_forms, tables[lang], lang) for lang, lang_forms in forms.items()}
+    write_glossary(args.out / GLOSSARY_DIR / FORMS_DIR, guessed)
+    size = sum(path.stat().st_size for path in (args.out / GLOSSARY_DIR).rglob("*.tsv.gz"))
     counts = ", ".join(f"{lang} {len(table):,}" for lang, table in sorted(tables.items()))
-    print(f"headwords: {counts} -> {args.out / GLOSSARY_DIR} ({size:,} B)")
+    made = ", ".join(f"{lang} {len(table):,}" for lang, table in sorted(guessed.items()))
+    print(f"headwords: {counts}; verb forms: {made} -> {args.out / GLOSSARY_DIR} ({size:,} B)")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 GLOSSARY_DIR = "glossary"
 """Folder of the model folder holding one `<lang>.tsv.gz` (headword, gloss) per language."""
+FORMS_DIR = "forms"
+"""Its subfolder holding, per language, the verb forms made by rule (`Glossary.forms`)."""
 MAX_HEADWORD_CHARS = 8
 """Longest Chinese or Japanese headword, in characters."""
 MAX_HEADWORD_WORDS = 4
@@ -160,13 +162,23 @@ class Glossary:
 
     def table(self, lang: str) -> dict[str, str]:
         """The headwords of `lang` (empty for a language without a table, or one that cannot be read)."""
-        table = self._tables.get(lang)
+        return self._cached(lang) if lang in self.languages else {}
+
+    def forms(self, lang: str) -> dict[str, str]:
+        """The verb forms of `lang` made by rule (`recipes.verb_forms`: corre, corriendo), empty where it has none:
+        read after every language's headwords, so that a guess never hides a real word ("Hunde" is German dogs,
+        not the Spanish form "hunde")."""
+        return self._cached(f"{FORMS_DIR}/{lang}")
+
+    def _cached(self, name: str) -> dict[str, str]:
+        table = self._tables.get(name)
         if table is None:
             with self._reading:  # one thread reads a table; the others wait for it rather than see it empty
-                table = self._tables.get(lang)
+                table = self._tables.get(name)
                 if table is None:
-                    table = self._read(self.folder / f"{lang}.tsv.gz") if lang in self.languages else {}
-                    self._tables[lang] = table
+                    path = self.folder / f"{name}.tsv.gz"
+                    table = self._read(path) if path.is_file() else {}
+                    self._tables[name] = table
         return table
 
     @staticmethod
@@ -195,7 +207,7 @@ class Glossary:
             units, joiner, function_words = plain(text).split(), " ", STOPWORDS
             undetected = lang in (None, OTHER_LATIN, ENGLISH)
             compounds = tuple(code for code in order if code in COMPOUND_LANGUAGES and (undetected or code == lang))
-            own = () if undetected else order[:1]
+            own = (lang,) if lang and not undetected and lang in self.languages else ()
         return self._cut(units, joiner, order, function_words, compounds, own)
 
     def _lookup(self, piece: str, order: tuple[str, ...]) -> str | None:
@@ -216,9 +228,8 @@ class Glossary:
     ) -> Reading | None:
         """Longest headwords of `units` (characters or words) left to right; a function word is skipped, a
         unit without a gloss (a word tried without its plural ending, then as a compound of one of the
-        `compounds` languages) counts as uncovered. A word of a text in a detected language (`own`) is read in
-        it first, as a headword or without a plural ending ("Hunde" is German dogs before it is the Spanish
-        "hunde", sinks)."""
+        `compounds` languages, then as a verb form made by rule) counts as uncovered. A word of a text in a
+        detected language (`own`) is read in it first, as a headword, without a plural ending or as a verb form."""
         longest = MAX_HEADWORD_CHARS if joiner == "" else MAX_HEADWORD_WORDS
         glosses: list[str] = []
         covered = total = start = 0
@@ -228,8 +239,7 @@ class Glossary:
                 if piece in function_words:
                     break
                 single = bool(joiner) and length == 1
-                gloss = (self._gloss(piece, own) if single and own else None) or self._lookup(piece, order)
-                gloss = gloss or (self._word(piece, order, compounds) if single else None)
+                gloss = self._single(piece, order, compounds, own) if single else self._lookup(piece, order)
                 if gloss:
                     glosses.append(gloss)
                     covered, total = covered + length, total + length
@@ -238,6 +248,17 @@ class Glossary:
                 total += 1
             start += length
         return Reading(" ".join(glosses), covered / total) if glosses else None
+
+    def _single(
+        self, word: str, order: tuple[str, ...], compounds: tuple[str, ...], own: tuple[str, ...]
+    ) -> str | None:
+        """One word's gloss: in the text's own language (headword, singular, verb form), then any language's
+        headword, any singular or compound, then any language's verb form."""
+        in_own = (self._gloss(word, own) or self._form(word, own)) if own else None
+        return in_own or self._lookup(word, order) or self._word(word, order, compounds) or self._form(word, order)
+
+    def _form(self, word: str, order: tuple[str, ...]) -> str | None:
+        return next((gloss for lang in order if (gloss := self.forms(lang).get(word))), None)
 
     def _word(self, word: str, order: tuple[str, ...], compounds: tuple[str, ...]) -> str | None:
         """The gloss of a word that is no headword itself: without a plural ending, or as a compound."""

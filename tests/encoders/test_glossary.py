@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from retrieval.encoders import multilingual
-from retrieval.encoders.glossary import GLOSSARY_DIR, LONG_WEIGHT, SHORT_WEIGHT, Glossary, write_glossary
+from retrieval.encoders.glossary import FORMS_DIR, GLOSSARY_DIR, LONG_WEIGHT, SHORT_WEIGHT, Glossary, write_glossary
 from retrieval.encoders.minilm import encode_minilm
 
 
@@ -74,8 +74,9 @@ def test_german_inflections_and_compounds_read_as_english(glossary: Glossary, te
 def test_compounds_are_split_only_into_headwords_of_a_language_that_writes_them(glossary: Glossary) -> None:
     assert glossary.read("gatonegro") is None  # two Spanish headwords: Spanish writes no closed compounds
     assert glossary.read("spielzeugxqzvw") is None
-    reading = glossary.read("esperar", "es")  # Spanish text is never cut into German headwords ("aspen rare")
-    assert reading is not None and reading.english == "wait"
+    assert glossary.read("spielzeughund", "es") is None  # Spanish text is never cut into German headwords
+    reading = glossary.read("spielzeughund", "de")
+    assert reading is not None and reading.english == "toy dog"
     reading = glossary.read("le chien va rapporter la balle", "fr")
     assert reading is not None and "port" not in reading.english.split()
 
@@ -163,11 +164,23 @@ def test_control_characters_separate_like_spaces(glossary: Glossary) -> None:
         ("perro corriendo en la playa", "es", "dog run beach"),
         ("un perro salta al lago", "es", "dog jump lake"),
         ("des enfants jouent dans la neige", "fr", "child play snow"),
-        ("Die Hunde laufen", "de", "dog run"),  # German "Hunde" before the Spanish form "hunde" (sinks)
+        ("um cachorro pula na piscina", "pt", "dog jump pool"),
     ],
 )
-def test_verbs_read_in_their_forms_and_a_texts_own_language_first(
-    glossary: Glossary, text: str, lang: str, english: str
-) -> None:
+def test_verbs_read_in_their_forms(glossary: Glossary, text: str, lang: str, english: str) -> None:
     reading = glossary.read(text, lang)
     assert reading is not None and reading.english == english and reading.coverage == 1
+
+
+def test_a_verb_form_made_by_rule_never_hides_a_real_word(tmp_path: Path) -> None:
+    """Forms are read after every language's headwords and plurals, except in a text of the form's own language."""
+    folder = tmp_path / GLOSSARY_DIR
+    write_glossary(folder, {"de": {"hund": "dog", "laufen": "run"}, "es": {"perro": "dog"}})
+    write_glossary(folder / FORMS_DIR, {"es": {"hunde": "sink", "corre": "run"}})
+    glossary = Glossary(folder)
+    assert glossary.languages == ("de", "es")
+    for text, lang, english in [("Hunde", None, "dog"), ("Die Hunde laufen", "de", "dog run"), ("corre", None, "run")]:
+        reading = glossary.read(text, lang)
+        assert reading is not None and reading.english == english, text
+    reading = glossary.read("el perro hunde", "es")
+    assert reading is not None and reading.english == "dog sink"

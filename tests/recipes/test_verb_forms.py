@@ -41,7 +41,7 @@ def test_english_gerund(verb: str, gerund: str) -> None:
     assert english_gerund(verb) == gerund
 
 
-def test_a_guessed_form_yields_to_a_real_word_but_not_to_another_romance_language() -> None:
-    tables = {"es": {"hundir": "sink", "casa": "house"}, "de": {"Hund": "dog", "Tanz": "dance"}, "pt": {"salta": "x"}}
-    forms = {"hunde": "sink", "casa": "sink", "tanz": "x", "salta": "jump", "saltan": "jump"}
-    assert guessed_forms("es", forms, tables) == {"salta": "jump", "saltan": "jump"}
+def test_a_guessed_form_is_dropped_where_its_language_has_the_word_or_its_singular() -> None:
+    table = {"hundir": "sink", "Casa": "house", "helado": "ice cream"}
+    forms = {"casa": "x", "helados": "chill", "salta": "jump", "saltan": "jump"}
+    assert guessed_forms(forms, table, "es") == {"salta": "jump", "saltan": "jump"}
