@@ -1,4 +1,4 @@
-"""The Flickr training captions the recipes learn English from, and the word phrases in them (no torch)."""
+"""The Flickr training split the recipes learn English from, and the word phrases of its captions (no torch)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from retrieval.train.data import read_captions, split_last
+from retrieval.train.data import PairSet, read_captions, split_last
 
 FLICKR_CAPTIONS = Path("flickr8k_800", "captions.csv")
 FLICKR_VAL_IMAGES = 160
@@ -14,10 +14,15 @@ FLICKR_VAL_IMAGES = 160
 WORD = re.compile(r"[a-z]+")
 
 
+def flickr_training(data_dir: Path) -> PairSet:
+    """The Flickr images before the validation ones, with their captions."""
+    training, _ = split_last(read_captions(data_dir / FLICKR_CAPTIONS), FLICKR_VAL_IMAGES)
+    return training
+
+
 def training_captions(data_dir: Path) -> list[str]:
     """The captions of the Flickr images before the validation ones."""
-    training, _ = split_last(read_captions(data_dir / FLICKR_CAPTIONS), FLICKR_VAL_IMAGES)
-    return list(training.texts)
+    return list(flickr_training(data_dir).texts)
 
 
 def phrases(text: str, lengths: Sequence[int]) -> Iterator[str]:

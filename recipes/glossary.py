@@ -51,7 +51,7 @@ from retrieval.encoders.glossary import (
     FORMS_DIR,
     GLOSSARY_DIR,
     MAX_HEADWORD_CHARS,
-    PLURAL_ENDINGS,
+    Glossary,
     has_cjk,
     headword_key,
     write_glossary,
@@ -280,16 +280,11 @@ def wordnet_glossaries(
     return tables, forms
 
 
-def guessed_forms(forms: dict[str, str], table: dict[str, str], lang: str) -> dict[str, str]:
-    """The verb `forms` of `lang` that its `table` knows neither as a headword nor without a plural ending: a
-    form made by rule never hides a real word ("helados" is ice cream, not a form of helar)."""
-    keys = {headword_key(lang, headword) for headword in table}
-
-    def known(word: str) -> bool:
-        stems = [word[: -len(e)] for e in PLURAL_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3]
-        return any(stem in keys for stem in (word, *stems))
-
-    return {form: word for form, word in forms.items() if not known(headword_key(lang, form))}
+def guessed_forms(forms: dict[str, str], glossary: Glossary, lang: str) -> dict[str, str]:
+    """The verb `forms` of `lang` that its table in `glossary` knows neither as a headword nor without a plural
+    ending (`Glossary.knows`): a form made by rule never hides a real word ("helados" is ice cream, not a form of
+    helar)."""
+    return {form: word for form, word in forms.items() if not glossary.knows(headword_key(lang, form), lang)}
 
 
 Likelihood = Callable[[str, int, int], float]
@@ -337,7 +332,8 @@ def main() -> None:
     german = {word: gloss for word, english in german_glossary(vocabulary).items() if (gloss := clean_gloss(english))}
     tables["de"] = merged(german, tables.get("de", {}))  # WikDict's "Arzt" is a doctor, CLDR's a "man health worker"
     write_glossary(args.out / GLOSSARY_DIR, tables)
-    guessed = {lang: guessed_forms(lang_forms, tables[lang], lang) for lang, lang_forms in forms.items()}
+    written = Glossary(args.out / GLOSSARY_DIR)
+    guessed = {lang: guessed_forms(lang_forms, written, lang) for lang, lang_forms in forms.items()}
     write_glossary(args.out / GLOSSARY_DIR / FORMS_DIR, guessed)
     size = sum(path.stat().st_size for path in (args.out / GLOSSARY_DIR).rglob("*.tsv.gz"))
     counts = ", ".join(f"{lang} {len(table):,}" for lang, table in sorted(tables.items()))

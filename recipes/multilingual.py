@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,14 +29,14 @@ import torch
 from torch import nn
 
 from recipes.args import add_paths
-from recipes.captions import FLICKR_CAPTIONS, FLICKR_VAL_IMAGES, WORD, phrases, training_captions
-from retrieval.encoders.lite import LiteEncoder, imagenet_class_names
+from recipes.captions import WORD, flickr_training, phrases, training_captions
+from retrieval.encoders.lite import LiteEncoder, imagenet_class_names, load_heads
 from retrieval.encoders.minilm import MINILM_DIM, minilm_path
 from retrieval.encoders.multilingual import SOURCES, WORDS_FILE, AdapterConfig, adapter_id, load_source
 from retrieval.encoders.phrase_memory import PhraseMemory, is_memory_phrase
 from retrieval.media.text import read_rows
 from retrieval.query.prompts import TRAIN_TEMPLATES, clean_label
-from retrieval.train.data import read_captions, read_labels, split_last
+from retrieval.train.data import read_labels
 from retrieval.train.features import image_features, text_features
 
 log = logging.getLogger(__name__)
@@ -169,27 +170,20 @@ class Adapter(nn.Module):
 
 @dataclass(frozen=True)
 class Anchors:
-    """The lite model's training photos in its shared space, and its text adapter (as torch tensors)."""
+    """The lite model's training photos in its shared space, and the lite text adapter that takes raw MiniLM-space
+    vectors there (`LiteHeads.text_vectors`, frozen)."""
 
     images: torch.Tensor
     """(N, dim) normalised image vectors."""
-    adapter_weight: torch.Tensor
-    """(dim, dim): the lite text adapter's residual weight."""
-    adapter_bias: torch.Tensor
-    """(dim,): its bias."""
+    shared: Callable[[torch.Tensor], torch.Tensor]
     model_id: str
     """The lite model the vectors are of."""
-
-    def shared(self, raw: torch.Tensor) -> torch.Tensor:
-        """Raw MiniLM-space vectors -> the shared space (`HeadArrays.text_vectors` in torch)."""
-        return nn.functional.normalize(raw + raw @ self.adapter_weight.T + self.adapter_bias, dim=-1)
 
 
 def anchor_paths(data_dir: Path) -> list[Path]:
     """The lite model's training photos: the Flickr training images, then the Caltech `train` split."""
-    flickr, _ = split_last(read_captions(data_dir / FLICKR_CAPTIONS), FLICKR_VAL_IMAGES)
     caltech, _ = read_labels(data_dir / CALTECH_LABELS, "train")
-    return [*flickr.images, *caltech.images]
+    return [*flickr_training(data_dir).images, *caltech.images]
 
 
 def anchor_photos(paths: list[Path], cache_dir: Path | None) -> Anchors:
@@ -200,9 +194,9 @@ def anchor_photos(paths: list[Path], cache_dir: Path | None) -> Anchors:
     if heads.adapter_weight is None or heads.adapter_bias is None or encoder.config.tuned_blocks:
         raise ValueError(f"{encoder.model_id} needs a text adapter and its stock tower to anchor the adapter to")
     features = image_features(paths, encoder.config.image_tower, cache_dir)
-    vectors = heads.image_vectors(features.pooled, features.logits)
-    arrays = (vectors, heads.adapter_weight, heads.adapter_bias)
-    return Anchors(*(torch.from_numpy(np.asarray(a, dtype=np.float32)) for a in arrays), encoder.model_id)
+    vectors = torch.from_numpy(heads.image_vectors(features.pooled, features.logits))
+    text_heads = load_heads(encoder.weights_dir, encoder.config).eval().requires_grad_(False)
+    return Anchors(vectors, text_heads.text_vectors, encoder.model_id)
 
 
 def adapter_loss(

@@ -22,7 +22,8 @@ def _unit(rows: int, dim: int = 8) -> torch.Tensor:
 
 
 def _anchors(dim: int = 8, photos: int = 16) -> Anchors:
-    return Anchors(_unit(photos, dim), 0.1 * torch.randn(dim, dim, generator=GENERATOR), torch.zeros(dim), "test")
+    weight = 0.1 * torch.randn(dim, dim, generator=GENERATOR)
+    return Anchors(_unit(photos, dim), lambda raw: F.normalize(raw + raw @ weight.T, dim=-1), "test")
 
 
 def test_anchor_term_is_the_kl_from_the_targets_photo_ranking_to_the_predictions() -> None:

@@ -3,10 +3,13 @@ form it ranks verb glosses by."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from recipes.glossary import guessed_forms
 from recipes.verb_forms import english_gerund, verb_forms
+from retrieval.encoders.glossary import Glossary, write_glossary
 
 
 @pytest.mark.parametrize(
@@ -41,7 +44,7 @@ def test_english_gerund(verb: str, gerund: str) -> None:
     assert english_gerund(verb) == gerund
 
 
-def test_a_guessed_form_is_dropped_where_its_language_has_the_word_or_its_singular() -> None:
-    table = {"hundir": "sink", "Casa": "house", "helado": "ice cream"}
+def test_a_guessed_form_is_dropped_where_its_language_has_the_word_or_its_singular(tmp_path: Path) -> None:
+    write_glossary(tmp_path, {"es": {"hundir": "sink", "Casa": "house", "helado": "ice cream"}, "de": {"salta": "x"}})
     forms = {"casa": "x", "helados": "chill", "salta": "jump", "saltan": "jump"}
-    assert guessed_forms(forms, table, "es") == {"salta": "jump", "saltan": "jump"}
+    assert guessed_forms(forms, Glossary(tmp_path), "es") == {"salta": "jump", "saltan": "jump"}
