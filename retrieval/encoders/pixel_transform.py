@@ -31,7 +31,8 @@ class ResizeCropTransform:
         share torch's threads with the tower."""
         from PIL import Image
 
-        image = image.convert("RGB")
+        if image.mode != "RGB":
+            image = image.convert("RGB")
         width, height = image.size
         crop = self.image_size
         short_target = int(round(crop / self.crop_pct))

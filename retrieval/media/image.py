@@ -150,8 +150,9 @@ def _oriented_size(im: Image.Image) -> tuple[int, int]:
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
+    """`im` as 8-bit RGB (`im` itself when it is: callers pass an image of their own, not one tied to a file)."""
     if im.mode == "RGB":
-        return im.copy()
+        return im
     if im.mode.startswith("I;16") or im.mode == "I":  # 16-bit samples: Pillow's convert would clip them to white
         eight_bit = np.clip(np.asarray(im, dtype=np.float32) / 257, 0, 255).astype(np.uint8)
         return Image.fromarray(eight_bit).convert("RGB")
