@@ -418,6 +418,8 @@ class Catalog:
     def delete_paths(self, paths: Sequence[str]) -> int:
         """Remove every row of `paths` in one transaction, holding the index's writer lock; returns how many
         files were removed."""
+        if not paths:
+            return 0
         with writing(self.path.parent), self.transaction() as con:
             return self.delete(con, paths)
 

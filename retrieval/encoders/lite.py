@@ -327,15 +327,17 @@ class LiteEncoder(Encoder):
         return self.adapt_text(raw)
 
     def _onnx_towers(self) -> dict[str, "OnnxTower"]:
-        """The image tower, the audio tower when this model has one, and MiniLM, run by ONNX Runtime (MiniLM's
-        export is shared by every lite model: `retrieval.encoders.minilm.cached_minilm_onnx`)."""
+        """The image tower and the audio tower when this model has one, run by ONNX Runtime; MiniLM's export is
+        made here too, and runs when a text is encoded (it is shared by every lite model:
+        `retrieval.encoders.minilm.cached_minilm_onnx`)."""
         from retrieval.encoders.minilm import export_minilm
         from retrieval.encoders.onnx_runtime import onnx_tower
 
         towers = {}
         for modality, (name, sources, build, arena) in self._export_specs().items():
             towers[modality] = onnx_tower(name, sources, build, arena=arena)
-        return {**towers, "text": export_minilm()}
+        export_minilm()
+        return towers
 
     def _cached_onnx_tower(self, modality: Modality) -> "OnnxTower | None":
         from retrieval.encoders.onnx_runtime import export_path, load_cached

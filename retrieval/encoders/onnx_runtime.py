@@ -92,14 +92,15 @@ def export_path(name: str, sources: Sequence[str]) -> Path:
 
 
 def load_cached(path: Path, arena: bool = True) -> OnnxTower | None:
-    """The session of the cached export at `path`; None when there is none, or when it cannot be loaded
-    (logged: a damaged file)."""
+    """The session of the cached export at `path`; None when there is none, or when it cannot be loaded (a
+    damaged file: logged and removed, so the next index run exports it again)."""
     if not path.is_file():
         return None
     try:
         return OnnxTower(path, session_threads(), arena)
     except Exception as err:  # onnxruntime raises its own types for a damaged file
-        log.warning("cached ONNX export %s cannot be loaded: %s", path, err)
+        log.warning("cached ONNX export %s cannot be loaded, removed: %s", path, err)
+        path.unlink(missing_ok=True)
         return None
 
 

@@ -32,8 +32,10 @@ DEADLINE_BASE_S = 120.0
 MAX_BAD_PACKETS = 50
 """Undecodable packets tolerated in one file (damaged spots are skipped) before it is refused."""
 GOP_MARGIN = 1.25
-"""The next keyframe is expected within this many times the longest of the last four keyframe gaps
-(encoders add keyframes at scene cuts, so groups of pictures vary)."""
+"""Where keyframes come irregularly (encoders add them at scene cuts), the next is expected within this many
+times the longest of the last four gaps."""
+STEADY_GOP = 0.1
+"""Keyframe gaps that differ by at most this share of the longest are a steady GOP, predicted exactly."""
 WINDOW_CHUNK_HOPS = 600
 """Audio windows are cut from this many hops of sound at a time, so no whole track is held."""
 
@@ -153,7 +155,7 @@ def sample_frames(
             return max(next_s, planned_s)
 
         def next_key_late() -> bool:  # the current GOP's successor may not come in time for the next slot
-            return last_key + GOP_MARGIN * (max(gaps) if gaps else math.inf) > due() + tolerance
+            return last_key + _latest_gap(gaps) > due() + tolerance
 
         for packet in reader.packets():
             at = _packet_time(packet) - zero
@@ -199,6 +201,19 @@ class _Reader:
             if self.bad > MAX_BAD_PACKETS:
                 raise MediaDecodeError(f"cannot decode video {self.deadline.path}: too many damaged packets") from err
             return []
+
+
+def _latest_gap(gaps: deque[float]) -> float:
+    """How long after the last keyframe the next one may come. Where the recent gaps agree to a tenth (a
+    steady GOP, as phones record), the longest of them plus their spread: a margin there made keyframes a
+    quarter to half a second past the sample times look late every time, and every picture of every GOP was
+    decoded (29.97 fps phone video drifts into that phase for minutes). Otherwise, with keyframes at scene
+    cuts or too few gaps seen, `GOP_MARGIN` times the longest."""
+    if not gaps:
+        return math.inf
+    longest, spread = max(gaps), max(gaps) - min(gaps)
+    steady = len(gaps) > 1 and spread <= STEADY_GOP * longest
+    return longest + spread if steady else GOP_MARGIN * longest
 
 
 def _packet_time(packet: av.Packet) -> float:

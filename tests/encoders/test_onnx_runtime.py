@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from retrieval.encoders import efficientnet
+from retrieval.encoders import efficientnet, minilm
 from retrieval.encoders.base import CPU_BF16_ENV
 from retrieval.encoders.efficientnet import block_prefixes
 from retrieval.encoders.lite import TOWER_PREFIX, LiteEncoder, save_heads
@@ -98,6 +98,18 @@ def test_exports_are_cached_by_weights_and_redone_when_they_change(
     image_export.write_bytes(image_export.read_bytes()[:1000])  # damaged on disk: exported again, not fatal
     LiteEncoder().use_runtime("onnx")
     assert image_export.stat().st_size > 1000 and sorted(cache.glob("*.onnx")) == first
+
+    text_export = next(p for p in first if p.name.startswith("text"))
+    expected = LiteEncoder().encode_texts(["a dog on a beach"])
+    text_export.write_bytes(b"damaged")
+    minilm._minilm_session.cache_clear()
+    np.testing.assert_allclose(LiteEncoder().encode_texts(["a dog on a beach"]), expected, atol=1e-5)  # on torch
+    assert not text_export.exists()  # removed, so that the next index run exports it again
+    LiteEncoder().use_runtime("onnx")
+    assert sorted(cache.glob("*.onnx")) == first
+    minilm._minilm_session.cache_clear()
+    LiteEncoder().use_runtime("onnx")
+    assert minilm._minilm_session.cache_info().currsize == 0  # a run loads MiniLM's session when it reads a text
 
     folder = _tuned_model(tmp_path / "tuned")
     pixels = np.stack([LiteEncoder().image_transform()(load_image(p)) for p, _ in caltech_test_images(data_dir)[:4]])

@@ -100,6 +100,29 @@ def test_phone_video_decodes_about_one_picture_per_sample(tmp_path: Path, shots:
     assert len(decoded) <= 24 + 13, len(decoded)
 
 
+def test_keyframes_drifting_off_the_sample_times_are_still_sampled_alone(
+    tmp_path: Path, shots: list[Shot], monkeypatch
+) -> None:
+    """A keyframe every 25 frames at 24 fps comes 1/24 s later each second, so it passes through the quarter
+    to half a second after the sample times, where a pessimistic guess of the next keyframe once decoded
+    every picture of every GOP."""
+    from retrieval.media import video
+
+    clip = write_video(tmp_path / "drift.mp4", shots, fps=24, gop=25)
+    decoded: list = []
+    decode = video._Reader.decode
+
+    def counted(reader: video._Reader, packet: object) -> list:
+        frames = decode(reader, packet)
+        decoded.extend(frames)
+        return frames
+
+    monkeypatch.setattr(video._Reader, "decode", counted)
+    times = [f.time_s for f in sample_frames(clip, 1.0, deadline_for(clip, probe_video(clip)))]
+    assert len(times) == 13 and all(abs(t - n) <= 0.5 for n, t in enumerate(times)), times
+    assert len(decoded) <= 25 + 13, len(decoded)
+
+
 @pytest.mark.parametrize("name", ["plain", "rotated", "vfr", "odd", "yuv444"])
 def test_shot_boundaries_near_the_truth(clips: dict[str, Path], shots: list[Shot], name: str) -> None:
     found = _shots(clips[name])
