@@ -79,21 +79,27 @@ def test_frames_are_sampled_once_per_slot(clips: dict[str, Path]) -> None:
     assert frame.image.size == (192, 144) and frame.image.mode == "RGB"
 
 
-def test_phone_video_decodes_about_one_picture_per_sample(tmp_path: Path, shots: list[Shot], monkeypatch) -> None:
-    """A keyframe every second (as phones record) and one sample a second: the frames that follow a keyframe
-    are skipped even while frame-threaded decoding still holds the keyframe's picture."""
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Every picture the sampler decodes, as it decodes them."""
     from retrieval.media import video
 
-    clip = write_video(tmp_path / "phone.mp4", shots, fps=24, gop=24)
-    decoded: list = []
+    pictures: list = []
     decode = video._Reader.decode
 
     def counted(reader: video._Reader, packet: object) -> list:
         frames = decode(reader, packet)
-        decoded.extend(frames)
+        pictures.extend(frames)
         return frames
 
     monkeypatch.setattr(video._Reader, "decode", counted)
+    return pictures
+
+
+def test_phone_video_decodes_about_one_picture_per_sample(tmp_path: Path, shots: list[Shot], decoded: list) -> None:
+    """A keyframe every second (as phones record) and one sample a second: the frames that follow a keyframe
+    are skipped even while frame-threaded decoding still holds the keyframe's picture."""
+    clip = write_video(tmp_path / "phone.mp4", shots, fps=24, gop=24)
     times = [f.time_s for f in sample_frames(clip, 1.0, deadline_for(clip, probe_video(clip)))]
     assert len(times) == 13 and all(abs(t - n) <= 0.5 for n, t in enumerate(times))
     # the first group of pictures (no keyframe gap is known yet), then the keyframes
@@ -101,23 +107,12 @@ def test_phone_video_decodes_about_one_picture_per_sample(tmp_path: Path, shots:
 
 
 def test_keyframes_drifting_off_the_sample_times_are_still_sampled_alone(
-    tmp_path: Path, shots: list[Shot], monkeypatch
+    tmp_path: Path, shots: list[Shot], decoded: list
 ) -> None:
     """A keyframe every 25 frames at 24 fps comes 1/24 s later each second, so it passes through the quarter
     to half a second after the sample times, where a pessimistic guess of the next keyframe once decoded
     every picture of every GOP."""
-    from retrieval.media import video
-
     clip = write_video(tmp_path / "drift.mp4", shots, fps=24, gop=25)
-    decoded: list = []
-    decode = video._Reader.decode
-
-    def counted(reader: video._Reader, packet: object) -> list:
-        frames = decode(reader, packet)
-        decoded.extend(frames)
-        return frames
-
-    monkeypatch.setattr(video._Reader, "decode", counted)
     times = [f.time_s for f in sample_frames(clip, 1.0, deadline_for(clip, probe_video(clip)))]
     assert len(times) == 13 and all(abs(t - n) <= 0.5 for n, t in enumerate(times)), times
     assert len(decoded) <= 25 + 13, len(decoded)
