@@ -12,9 +12,11 @@ does OpenCLIP's ViT-B/32 image tower (1.00x).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -94,14 +96,25 @@ def export_path(name: str, sources: Sequence[str]) -> Path:
 def load_cached(path: Path, arena: bool = True) -> OnnxTower | None:
     """The session of the cached export at `path`; None when there is none, or when it cannot be loaded (a
     damaged file: logged and removed, so the next index run exports it again)."""
-    if not path.is_file():
+    try:
+        seen = path.stat()
+    except OSError:
         return None
     try:
         return OnnxTower(path, session_threads(), arena)
     except Exception as err:  # onnxruntime raises its own types for a damaged file
         log.warning("cached ONNX export %s cannot be loaded, removed: %s", path, err)
-        path.unlink(missing_ok=True)
+        _remove_unless_replaced(path, seen)
         return None
+
+
+def _remove_unless_replaced(path: Path, seen: os.stat_result) -> None:
+    """Delete `path` if it is still the file `seen` (an index run may have renamed a new export into place
+    meanwhile); a cache this process cannot write to is left as it is."""
+    with contextlib.suppress(OSError):
+        now = path.stat()
+        if (now.st_ino, now.st_mtime_ns) == (seen.st_ino, seen.st_mtime_ns):
+            path.unlink()
 
 
 def onnx_tower(

@@ -144,6 +144,7 @@ def sample_frames(
         video.thread_type = "AUTO"
         reader = _Reader(container, video, deadline)
         zero = container.start_time / 1e6 if container.start_time else 0.0
+        end = container.duration / 1e6 if container.duration else math.inf
         tolerance = every_s / 2
         next_s, planned_s, last_key, intact = 0.0, 0.0, -math.inf, False
         gaps: deque[float] = deque(maxlen=4)
@@ -155,7 +156,8 @@ def sample_frames(
             return max(next_s, planned_s)
 
         def next_key_late() -> bool:  # the current GOP's successor may not come in time for the next slot
-            return last_key + _latest_gap(gaps) > due() + tolerance
+            expected = last_key + _latest_gap(gaps)  # at the window's very edge it counts for the slot after
+            return expected >= due() + tolerance or (expected >= end and due() < end)  # or the video ends first
 
         for packet in reader.packets():
             at = _packet_time(packet) - zero

@@ -151,3 +151,19 @@ def test_sessions_let_idle_threads_sleep(tmp_path: Path) -> None:
     tower = OnnxTower(path, threads=2)
     assert tower.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert tower(np.ones((1, 4), dtype=np.float32))[0].shape == (1, 2)
+
+
+def test_a_damaged_export_replaced_meanwhile_is_kept(tmp_path: Path) -> None:
+    from retrieval.encoders.onnx_runtime import _remove_unless_replaced
+
+    path = tmp_path / "image-v1-abc.onnx"
+    path.write_bytes(b"damaged")
+    seen = path.stat()
+    fresh = tmp_path / ".image.tmp"
+    fresh.write_bytes(b"a new export")
+    fresh.replace(path)  # what an index run's atomic write does
+    _remove_unless_replaced(path, seen)
+    assert path.read_bytes() == b"a new export"
+    _remove_unless_replaced(path, path.stat())
+    assert not path.exists()
+    _remove_unless_replaced(path, seen)  # gone already: nothing to do, no error

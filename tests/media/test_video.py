@@ -115,7 +115,16 @@ def test_keyframes_drifting_off_the_sample_times_are_still_sampled_alone(
     clip = write_video(tmp_path / "drift.mp4", shots, fps=24, gop=25)
     times = [f.time_s for f in sample_frames(clip, 1.0, deadline_for(clip, probe_video(clip)))]
     assert len(times) == 13 and all(abs(t - n) <= 0.5 for n, t in enumerate(times)), times
-    assert len(decoded) <= 25 + 13, len(decoded)
+    assert len(decoded) <= 25 + 13 + 3, len(decoded)  # 38 with this PyAV; 56 with the margin on every GOP
+
+
+@pytest.mark.parametrize("gop", [36, 46, 52])
+def test_every_slot_is_sampled_whatever_the_gop(tmp_path: Path, shots: list[Shot], gop: int) -> None:
+    """Steady GOPs of 1.5-2.2 s at 24 fps put keyframes at the very edge of a slot's window and a short last
+    GOP at the end of the clip; each slot still gets a frame within half an interval of its time."""
+    clip = write_video(tmp_path / f"gop{gop}.mp4", shots, fps=24, gop=gop)
+    times = [f.time_s for f in sample_frames(clip, 1.0, deadline_for(clip, probe_video(clip)))]
+    assert len(times) >= 13 and all(abs(t - n) <= 0.5 for n, t in enumerate(times)), times
 
 
 @pytest.mark.parametrize("name", ["plain", "rotated", "vfr", "odd", "yuv444"])
