@@ -92,19 +92,18 @@ def _minilm_session(path: Path) -> "OnnxTower | None":
     return load_cached(path, arena=False)  # no arena: every batch has its own token count
 
 
-def export_minilm() -> Path:
-    """Where MiniLM's ONNX export is, exported first when these weights have none: index runs call this when
-    they start, so that the texts they embed and later queries find it. Its session is loaded when a text is
-    first encoded (`cached_minilm_onnx`), so a run with nothing to read (photos, a video without speech) never
-    pays the 0.12 s it takes."""
-    from retrieval.encoders.onnx_runtime import export_path, onnx_tower
+def export_minilm() -> None:
+    """Export MiniLM to ONNX when these weights have no export yet: index runs call this when they start, so
+    that the texts they embed and later queries find it. Its session is loaded when a text is first encoded
+    (`cached_minilm_onnx`), so a run with nothing to read (photos, a video without speech) never pays the
+    0.12 s it takes."""
+    from retrieval.encoders.onnx_runtime import export_path, export_tower
 
     path = export_path(EXPORT_NAME, EXPORT_SOURCES)
     if not path.is_file():
         axes = {"ids": {0: "batch", 1: "tokens"}, "attention": {0: "batch", 1: "tokens"}}
-        onnx_tower(EXPORT_NAME, EXPORT_SOURCES, _minilm_export, axes, arena=False)
+        export_tower(path, EXPORT_NAME, _minilm_export, axes)
         _minilm_session.cache_clear()  # a damaged export it replaced may be cached as None
-    return path
 
 
 def _minilm_export() -> tuple["torch.nn.Module", dict[str, "torch.Tensor"]]:

@@ -134,6 +134,18 @@ def onnx_tower(
     cached = load_cached(path, arena)
     if cached is not None:
         return cached
+    export_tower(path, name, build, axes)
+    return OnnxTower(path, session_threads(), arena)
+
+
+def export_tower(
+    path: Path,
+    name: str,
+    build: Callable[[], tuple["torch.nn.Module", dict[str, "torch.Tensor"]]],
+    axes: dict[str, dict[int, str]] | None = None,
+) -> None:
+    """Export the module `build()` gives (with example inputs by name) to `path`, written whole or not at all;
+    `axes` as `onnx_tower` takes them."""
     import torch
 
     module, example = build()
@@ -148,4 +160,3 @@ def onnx_tower(
             opset_version=OPSET,
             dynamo=False,
         )
-    return OnnxTower(path, session_threads(), arena)
