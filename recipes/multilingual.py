@@ -30,7 +30,7 @@ from torch import nn
 
 from recipes.args import add_paths
 from recipes.captions import WORD, flickr_training, phrases, training_captions
-from retrieval.encoders.lite import LiteEncoder, imagenet_class_names, load_heads
+from retrieval.encoders.lite import LiteEncoder, imagenet_class_names
 from retrieval.encoders.minilm import MINILM_DIM, minilm_path
 from retrieval.encoders.multilingual import SOURCES, WORDS_FILE, AdapterConfig, adapter_id, load_source
 from retrieval.encoders.phrase_memory import PhraseMemory, is_memory_phrase
@@ -195,8 +195,7 @@ def anchor_photos(paths: list[Path], cache_dir: Path | None) -> Anchors:
         raise ValueError(f"{encoder.model_id} needs a text adapter and its stock tower to anchor the adapter to")
     features = image_features(paths, encoder.config.image_tower, cache_dir)
     vectors = torch.from_numpy(heads.image_vectors(features.pooled, features.logits))
-    text_heads = load_heads(encoder.weights_dir, encoder.config).eval().requires_grad_(False)
-    return Anchors(vectors, text_heads.text_vectors, encoder.model_id)
+    return Anchors(vectors, encoder.heads.text_vectors, encoder.model_id)
 
 
 def adapter_loss(
