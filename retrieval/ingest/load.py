@@ -3,11 +3,15 @@ or in a thread of this process when there are none (`prefetch`)."""
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import hashlib
 import io
 import logging
 import os
+import signal
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -381,7 +385,7 @@ def load_files(
             collate_fn=_as_list,
             num_workers=workers,
             prefetch_factor=prefetch,
-            worker_init_fn=_single_thread,
+            worker_init_fn=functools.partial(_start_worker, os.getpid()),
             # CTranslate2's OpenMP threads hang in a process forked from one that already ran parallel code
             multiprocessing_context="spawn" if speech is not None else None,
         )
@@ -411,7 +415,17 @@ def _as_list(batch: list[LoadedFile | FailedFile]) -> list[LoadedFile | FailedFi
     return batch
 
 
-def _single_thread(_worker_id: int) -> None:
+def _start_worker(parent: int, _worker_id: int) -> None:
+    """A decode worker runs torch on one thread and, on Linux, is killed when its parent dies: a run killed
+    with SIGKILL (or by the OOM killer) would otherwise leave a worker blocked for good on its full queue."""
     import torch
 
     torch.set_num_threads(1)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # it died before the call
+            os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2): the signal a process gets when the thread that made it exits."""

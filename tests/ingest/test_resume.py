@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -56,6 +57,20 @@ def _snapshot(db: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
     return hashes, vectors
 
 
+def _left_behind(db: Path, wait_s: float = 15.0) -> list[int]:
+    """Processes still running with `db` on their command line after up to `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = []
+        for proc in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):
+                if proc.name.isdigit() and str(db).encode() in (proc / "cmdline").read_bytes():
+                    found.append(int(proc.name))
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 def _wait_for_rows(db: Path, process: subprocess.Popen, minimum: int, timeout: float = 300) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -78,6 +93,7 @@ def test_kill_and_resume_equals_clean_run(tmp_path: Path, photo_folder: Path) ->
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert 8 <= rows_before_kill < 60
+    assert _left_behind(killed_db) == []  # its decode worker died with it
 
     resumed = subprocess.run(
         _mmsearch(*args, "--db", str(killed_db)), env=env, cwd=REPO, capture_output=True, text=True, timeout=600
