@@ -179,10 +179,33 @@ class Catalog:
         self.path = Path(path)
         self._meta: IndexMeta | None = None
         self._meta_signature: tuple[tuple[int, int], ...] = ()
+        self._held = threading.local()
 
     # -- connections -------------------------------------------------------
     @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Serve this thread's catalog calls inside from one read-write connection (inside another `held`, from
+        that one's). Each open costs 15-40 ms, as DuckDB starts a database, so a writer holds one around a few
+        quick calls; never around slow work, since readers in other processes wait meanwhile (for up to
+        LOCK_TIMEOUT_S)."""
+        if getattr(self._held, "con", None) is not None:
+            yield
+            return
+        if not self.path.exists():  # a read-write open would create an empty catalog
+            raise IndexNotFoundError(f"no index at {self.path.parent} (run `mmsearch index PATH` first)")
+        with self._connect(read_only=False) as con:
+            self._held.con = con
+            try:
+                yield
+            finally:
+                self._held.con = None
+
+    @contextlib.contextmanager
     def _connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        held = getattr(self._held, "con", None)
+        if held is not None:
+            yield held
+            return
         if read_only and not self.path.exists():
             raise IndexNotFoundError(f"no index at {self.path.parent} (run `mmsearch index PATH` first)")
         config: dict[str, str | bool | int | float | list[str]] = {"enable_external_access": False} if read_only else {}
@@ -225,11 +248,19 @@ class Catalog:
 
     # -- metadata ----------------------------------------------------------
     def exists(self) -> bool:
-        """Whether the catalog holds an index (a file left by a run killed while creating it does not)."""
+        """Whether the catalog holds an index (a file left by a run killed while creating it does not). A current
+        one's metadata is read in the same connection and cached (`meta`), so the usual `exists` then `meta`
+        opens the database once."""
         if not self.path.exists():
             return False
+        signature = self._signature()
+        if self._meta is not None and signature == self._meta_signature:
+            return True
         with self._connect(read_only=True) as con:
-            return stored_version(con) is not None
+            version = stored_version(con)
+            if version == SCHEMA_VERSION:
+                self._meta, self._meta_signature = _meta_from_dict(_read_meta(con), self.path), signature
+        return version is not None
 
     def ensure(self, model_id: str, dim: int, model_name: str) -> IndexMeta:
         """Create the catalog for `model_id`/`dim`, or check that the existing one matches.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -43,26 +44,28 @@ def sync_store(catalog: Catalog, path: Path, requested: str, save: bool) -> Fais
 
 
 def _sync(catalog: Catalog, path: Path, requested: str, save: bool) -> FaissStore | None:
-    meta = catalog.meta()
-    ids = catalog.ids()
-    if not len(ids):
-        return None
-    wanted = desired_index_type(requested, len(ids), meta.dim)
     store = FaissStore.load(path)
-    if store and store.generation == meta.generation and store.index_type == wanted and store.count == len(ids):
-        return store
-    if store and store.index_type == wanted and store.dim == meta.dim and not _on_disk(store):
-        _apply_diff(catalog, store, ids)
-    else:
+    with catalog.held() if save else contextlib.nullcontext():  # one connection for the reads (a reader takes no lock)
+        meta, ids = catalog.meta(), catalog.ids()
+        if not len(ids):
+            return None
+        wanted = desired_index_type(requested, len(ids), meta.dim)
+        if store and store.generation == meta.generation and store.index_type == wanted and store.count == len(ids):
+            return store
+        if save and wanted != meta.index_type:
+            catalog.set_index_type(wanted)  # before the file is saved: a run killed in between builds it again
+        kept = store if store and store.index_type == wanted and store.dim == meta.dim and not _on_disk(store) else None
+        if kept:
+            _apply_diff(catalog, kept, ids)  # quick on Flat and IVF lists: only the new items are added
+        else:
+            ids, vectors = catalog.vectors()
+    if kept is None:  # trained with the catalog closed, so that readers need not wait
         log.info("building %s index over %d vectors", wanted, len(ids))
-        ids, vectors = catalog.vectors()
-        store = FaissStore.build(wanted, ids, vectors, meta.generation)
-    store.generation = meta.generation
+        kept = FaissStore.build(wanted, ids, vectors, meta.generation)
+    kept.generation = meta.generation
     if save:
-        store.save(path)
-        if wanted != meta.index_type:
-            catalog.set_index_type(wanted)
-    return store
+        kept.save(path)
+    return kept
 
 
 def _on_disk(store: FaissStore) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pytest
 
@@ -115,6 +116,20 @@ def test_sync_rebuilds_stale_or_missing_file(tmp_path) -> None:
     refreshed = sync_store(catalog, path, "auto", save=False)
     assert refreshed.count == 29 and refreshed.generation == catalog.meta().generation
     assert FaissStore.load(path).count == 30  # read-only sync did not write
+
+
+def test_a_sync_and_exists_then_meta_open_the_catalog_once(tmp_path, monkeypatch) -> None:
+    catalog = Catalog(tmp_path / "catalog.duckdb")
+    _fill(catalog, 30)
+    opened, connect = [], duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *args, **kwargs: opened.append(args) or connect(*args, **kwargs))
+    store = sync_store(catalog, tmp_path / "vectors.faiss", "auto", save=True)  # built, and its type recorded
+    assert store.count == 30 and len(opened) == 1  # each open costs 15-40 ms
+    again = Catalog(catalog.path)
+    assert again.exists() and again.meta().index_type == "Flat" and len(opened) == 2
+    with pytest.raises(IndexNotFoundError), Catalog(tmp_path / "none.duckdb").held():  # not created by holding
+        pass
+    assert not (tmp_path / "none.duckdb").exists()
 
 
 def test_choose_index_type() -> None:
