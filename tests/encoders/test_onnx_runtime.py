@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from retrieval.encoders import efficientnet, minilm
+from retrieval.encoders import efficientnet, minilm, onnx_runtime
 from retrieval.encoders.base import CPU_BF16_ENV
 from retrieval.encoders.efficientnet import block_prefixes
 from retrieval.encoders.lite import TOWER_PREFIX, LiteEncoder, save_heads
@@ -81,13 +81,19 @@ def _tuned_model(folder: Path) -> Path:
 def test_exports_are_cached_by_weights_and_redone_when_they_change(
     cache: Path, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    LiteEncoder().use_runtime("onnx")
+    first_run = LiteEncoder()
+    first_run.use_runtime("onnx")
     first = sorted(cache.glob("*.onnx"))
     assert [p.name.split("-")[0] for p in first] == ["audio", "image", "text"]
 
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("built or exported again although these weights have an export")
 
+    with monkeypatch.context() as patch:
+        patch.setattr(onnx_runtime, "onnx_tower", never)  # a second run of the same encoder loads no session
+        towers = dict(first_run._onnx)
+        assert first_run.use_runtime("torch") == "torch" and not first_run._onnx
+        assert first_run.use_runtime("auto") == "onnxruntime" and first_run._onnx == towers
     with monkeypatch.context() as patch:
         patch.setattr(torch.onnx, "export", never)
         patch.setattr(efficientnet, "load_tower", never)  # a cached export needs no torch tower
