@@ -1,13 +1,14 @@
 """Group a video's sampled frames into shots by how much the picture changes; no model code here.
 
-A frame starts a new shot when its colour histogram (6 levels per channel, 216 bins, of a 64x64
-copy) differs from the previous sampled frame's by more than `CUT_DISTANCE` (half the L1 distance:
+A frame starts a new shot when its colour histogram (6 levels per channel, 216 bins, of its 64x64
+thumbnail) differs from the previous sampled frame's by more than `CUT_DISTANCE` (half the L1 distance:
 0 for the same colours, 1 for disjoint ones). Measured on Caltech-101 test photos panned by 12 % of
 their width within a shot (benchmarks/video.py): no pan went over 0.23, and 0.8 % of pairs of
 different photos stayed under 0.3. A grey-thumbnail difference was tried too and cut panning shots
 apart (it rises with motion), and embedding each sampled frame to compare vectors costs a model call
 per frame, several times what indexing one frame per shot does. A shot longer than `MAX_SHOT_S` is
-split. Frames are consumed as they come; only the current shot's frames are held.
+split. Frames are consumed as they come; of the current shot's, only those that may still be nearest its
+middle are held (their decoded pictures up to `HELD_BYTES`), and only the chosen one is converted.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from retrieval.media.video import SampledFrame
+from retrieval.media.video import THUMBNAIL_SIDE, SampledFrame
 
 CUT_DISTANCE = 0.3
 """Histogram distance (0..1) from the previous sampled frame above which a new shot starts."""
@@ -26,6 +27,9 @@ LEVELS = 6
 """Histogram levels per colour channel."""
 MAX_SHOT_S = 30.0
 """No shot spans more than this; longer static shots are cut into pieces."""
+HELD_BYTES = 64 * 2**20
+"""Decoded pictures a shot's frames may hold before the oldest are converted (22 MB for 30 s of 720p at a frame a
+second, so all of it; 5 pictures at 4K)."""
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,15 @@ class VideoShot:
 
 
 def colour_histogram(image: Image.Image) -> np.ndarray:
-    """The normalised LEVELS**3-bin RGB histogram of a 64x64 copy of `image`."""
-    small = np.asarray(image.convert("RGB").resize((64, 64), Image.Resampling.BOX), dtype=np.int32) * LEVELS // 256
-    bins = (small[..., 0] * LEVELS + small[..., 1]) * LEVELS + small[..., 2]
+    """The normalised LEVELS**3-bin RGB histogram of a THUMBNAIL_SIDE-square copy of `image`."""
+    side = (THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+    return pixel_histogram(np.asarray(image.convert("RGB").resize(side, Image.Resampling.BOX)))
+
+
+def pixel_histogram(pixels: np.ndarray) -> np.ndarray:
+    """The normalised LEVELS**3-bin histogram of (H, W, 3) uint8 RGB `pixels`."""
+    levels = pixels.astype(np.int32) * LEVELS // 256
+    bins = (levels[..., 0] * LEVELS + levels[..., 1]) * LEVELS + levels[..., 2]
     return np.bincount(bins.reshape(-1), minlength=LEVELS**3) / bins.size
 
 
@@ -60,7 +70,7 @@ def group_shots(
     current: list[SampledFrame] = []
     start, previous = 0.0, None
     for frame in frames:
-        histogram = colour_histogram(frame.image)
+        histogram = pixel_histogram(frame.thumbnail)
         if current and previous is not None:
             cut = histogram_distance(histogram, previous) > cut_distance
             if cut or frame.time_s - start > max_shot_s:
@@ -68,9 +78,26 @@ def group_shots(
                 yield _shot(current, start, boundary)
                 start, current = boundary, []
         current.append(frame)
+        _let_go(current, start)
         previous = histogram
     if current:
         yield _shot(current, start, max(current[-1].time_s, min(duration_s, start + max_shot_s)))
+
+
+def _let_go(frames: list[SampledFrame], start_s: float) -> None:
+    """Drop the frames of a shot begun at `start_s` that can no longer be the one nearest its middle (it ends at
+    its last frame or later, so its middle is at least halfway there), then convert the oldest of the rest while
+    their decoded pictures exceed HELD_BYTES."""
+    lowest_middle = (start_s + frames[-1].time_s) / 2
+    passed = [n for n, f in enumerate(frames) if f.time_s <= lowest_middle]
+    if passed:
+        del frames[: passed[-1]]
+    held = sum(f.held_bytes for f in frames)
+    for frame in frames:
+        if held <= HELD_BYTES:
+            break
+        held -= frame.held_bytes
+        frame.image  # noqa: B018 (converted now, so the decoded picture is let go)
 
 
 def _shot(frames: list[SampledFrame], start_s: float, end_s: float) -> VideoShot:

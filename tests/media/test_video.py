@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -150,6 +152,47 @@ def test_long_static_shots_are_split(tmp_path: Path, shots: list[Shot]) -> None:
     found = _shots(path, every_s=2.0)
     assert len(found) == 3 and all(s.end_s - s.start_s <= MAX_SHOT_S for s in found)
     assert found[0].start_s == 0 and found[-1].end_s == pytest.approx(70, abs=0.6)
+
+
+def test_a_shot_converts_one_frame_and_holds_few_decoded_pictures(
+    tmp_path: Path, shots: list[Shot], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.media.shots as shots_module
+    import retrieval.media.video as video
+
+    path = write_video(tmp_path / "two.mp4", [Shot(shots[0].image, 40.0), Shot(shots[1].image, 20.0)], fps=4)
+    facts = probe_video(path)
+    times = [f.time_s for f in sample_frames(path, 0.5, deadline_for(path, facts))]
+    one_picture = next(iter(sample_frames(path, 0.5, deadline_for(path, facts)))).held_bytes
+    converted, convert = [], video._converted
+    monkeypatch.setattr(video, "_converted", lambda *args: converted.append(args) or convert(*args))
+
+    def grouped() -> tuple[list, int]:
+        alive: list[weakref.ref] = []
+        most_held = 0
+
+        def watched() -> Iterator:
+            nonlocal most_held
+            for frame in sample_frames(path, 0.5, deadline_for(path, facts)):
+                most_held = max(most_held, sum(f.held_bytes for r in alive if (f := r()) is not None))
+                alive.append(weakref.ref(frame))
+                yield frame
+
+        return list(group_shots(watched(), facts.duration_s)), most_held
+
+    found, most_held = grouped()
+    assert [round(s.end_s) for s in found] == [30, 40, 60] and len(converted) == len(found)  # one frame a shot
+    for shot in found:
+        middle = (shot.start_s + shot.end_s) / 2
+        assert shot.time_s == min((t for t in times if shot.start_s <= t <= shot.end_s), key=lambda t: abs(t - middle))
+    assert most_held <= 32 * one_picture  # a 30 s shot sampled twice a second: those that may still be its middle
+
+    monkeypatch.setattr(shots_module, "HELD_BYTES", 3 * one_picture)
+    converted.clear()
+    squeezed, most_held = grouped()
+    assert most_held <= 4 * one_picture and len(converted) > len(found)  # the oldest were converted early
+    assert [s.time_s for s in squeezed] == [s.time_s for s in found]
+    assert all(np.array_equal(np.asarray(a.image), np.asarray(b.image)) for a, b in zip(squeezed, found))
 
 
 def test_sound_track_windows_match_audio_windows(clips: dict[str, Path], data_dir: Path, monkeypatch) -> None:
