@@ -179,33 +179,35 @@ class Catalog:
         self.path = Path(path)
         self._meta: IndexMeta | None = None
         self._meta_signature: tuple[tuple[int, int], ...] = ()
-        self._held = threading.local()
+        self._reader = threading.local()
 
     # -- connections -------------------------------------------------------
     @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        """Serve this thread's catalog calls inside from one read-write connection (inside another `held`, from
-        that one's). Each open costs 15-40 ms, as DuckDB starts a database, so a writer holds one around a few
-        quick calls; never around slow work, since readers in other processes wait meanwhile (for up to
-        LOCK_TIMEOUT_S)."""
-        if getattr(self._held, "con", None) is not None:
+    def reading(self) -> Iterator[None]:
+        """Serve this thread's reads inside from one read-only connection (inside another `reading`, from that
+        one's): each open costs 15-40 ms, as DuckDB starts a database, and a run reads several things at once.
+        Other readers share the file meanwhile; a write inside is refused (DuckDB cannot open the file for
+        writing in a process that has it open read-only), and a user predicate (`filter_ids`) opens its own."""
+        if getattr(self._reader, "con", None) is not None:
             yield
             return
-        if not self.path.exists():  # a read-write open would create an empty catalog
-            raise IndexNotFoundError(f"no index at {self.path.parent} (run `mmsearch index PATH` first)")
-        with self._connect(read_only=False) as con:
-            self._held.con = con
+        with self._connect(read_only=True) as con:
+            self._reader.con = con
             try:
                 yield
             finally:
-                self._held.con = None
+                self._reader.con = None
 
     @contextlib.contextmanager
-    def _connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-        held = getattr(self._held, "con", None)
-        if held is not None:
-            yield held
-            return
+    def _connect(self, read_only: bool, may_share: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A new connection, closed afterwards; for a read where `may_share`, the one `reading` holds."""
+        shared = getattr(self._reader, "con", None)
+        if shared is not None:
+            if not read_only:
+                raise CatalogError(f"cannot write catalog {self.path} inside Catalog.reading()")
+            if may_share:
+                yield shared
+                return
         if read_only and not self.path.exists():
             raise IndexNotFoundError(f"no index at {self.path.parent} (run `mmsearch index PATH` first)")
         config: dict[str, str | bool | int | float | list[str]] = {"enable_external_access": False} if read_only else {}
@@ -495,7 +497,7 @@ class Catalog:
         deadline = time.monotonic() + FILTER_TIMEOUT_S
         predicate = validate_where(where, frozenset(ITEM_COLUMNS))
         sql = f"SELECT id FROM items WHERE ({predicate})"
-        with self._connect(read_only=True) as con:
+        with self._connect(read_only=True, may_share=False) as con:  # its own limits on its own connection
             con.execute(f"SET memory_limit = '{FILTER_MEMORY_LIMIT}'")
             con.execute("SET threads = 1")
             timer = threading.Timer(max(0.05, deadline - time.monotonic()), con.interrupt)

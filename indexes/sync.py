@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 
@@ -44,28 +43,26 @@ def sync_store(catalog: Catalog, path: Path, requested: str, save: bool) -> Fais
 
 
 def _sync(catalog: Catalog, path: Path, requested: str, save: bool) -> FaissStore | None:
-    store = FaissStore.load(path)
-    with catalog.held() if save else contextlib.nullcontext():  # one connection for the reads (a reader takes no lock)
+    with catalog.reading():  # one open for both
         meta, ids = catalog.meta(), catalog.ids()
-        if not len(ids):
-            return None
-        wanted = desired_index_type(requested, len(ids), meta.dim)
-        if store and store.generation == meta.generation and store.index_type == wanted and store.count == len(ids):
-            return store
-        if save and wanted != meta.index_type:
-            catalog.set_index_type(wanted)  # before the file is saved: a run killed in between builds it again
-        kept = store if store and store.index_type == wanted and store.dim == meta.dim and not _on_disk(store) else None
-        if kept:
-            _apply_diff(catalog, kept, ids)  # quick on Flat and IVF lists: only the new items are added
-        else:
-            ids, vectors = catalog.vectors()
-    if kept is None:  # trained with the catalog closed, so that readers need not wait
+    if not len(ids):
+        return None
+    wanted = desired_index_type(requested, len(ids), meta.dim)
+    store = FaissStore.load(path)
+    if store and store.generation == meta.generation and store.index_type == wanted and store.count == len(ids):
+        return store
+    if store and store.index_type == wanted and store.dim == meta.dim and not _on_disk(store):
+        _apply_diff(catalog, store, ids)
+    else:
         log.info("building %s index over %d vectors", wanted, len(ids))
-        kept = FaissStore.build(wanted, ids, vectors, meta.generation)
-    kept.generation = meta.generation
+        ids, vectors = catalog.vectors()
+        store = FaissStore.build(wanted, ids, vectors, meta.generation)
+    store.generation = meta.generation
     if save:
-        kept.save(path)
-    return kept
+        store.save(path)
+        if wanted != meta.index_type:
+            catalog.set_index_type(wanted)
+    return store
 
 
 def _on_disk(store: FaissStore) -> bool:

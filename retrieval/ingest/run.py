@@ -60,7 +60,7 @@ def run_index(
         started = time.perf_counter()
         report = IndexReport()
         files = [*(scan_for(encoder, roots, report, settings.follow_links) if roots else []), *texts]
-        with catalog.held():
+        with catalog.reading():
             job = plan(catalog, [str(r) for r in roots] + [t.path for t in texts], files, report)
         writer = CatalogWriter(catalog, encoder.model_id, job, report)
         if job.to_load:  # loading sets up decode workers, the model's transforms and runtime: none when nothing changed

@@ -8,7 +8,7 @@ import pytest
 
 from indexes.catalog import Catalog, NewItem
 from indexes.choose import choose_index_type
-from indexes.errors import FilterError, IndexMismatchError, IndexNotFoundError
+from indexes.errors import CatalogError, FilterError, IndexMismatchError, IndexNotFoundError
 from indexes.faiss_store import FaissStore
 from indexes.sql_filter import validate_where
 from indexes.sync import sync_store
@@ -118,18 +118,27 @@ def test_sync_rebuilds_stale_or_missing_file(tmp_path) -> None:
     assert FaissStore.load(path).count == 30  # read-only sync did not write
 
 
-def test_a_sync_and_exists_then_meta_open_the_catalog_once(tmp_path, monkeypatch) -> None:
+def test_reads_share_a_connection_and_exists_then_meta_open_the_catalog_once(tmp_path, monkeypatch) -> None:
     catalog = Catalog(tmp_path / "catalog.duckdb")
     _fill(catalog, 30)
+    path = tmp_path / "vectors.faiss"
+    sync_store(catalog, path, "auto", save=True)
+    _fill(catalog, 1)  # one more item
     opened, connect = [], duckdb.connect
-    monkeypatch.setattr(duckdb, "connect", lambda *args, **kwargs: opened.append(args) or connect(*args, **kwargs))
-    store = sync_store(catalog, tmp_path / "vectors.faiss", "auto", save=True)  # built, and its type recorded
-    assert store.count == 30 and len(opened) == 1  # each open costs 15-40 ms
+
+    def counted(database: str = ":memory:", **kwargs: object) -> duckdb.DuckDBPyConnection:
+        opened.extend([database] if database == str(catalog.path) else [])
+        return connect(database, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", counted)
+    assert sync_store(catalog, path, "auto", save=True).count == 31 and len(opened) == 2  # meta and ids, then the new
     again = Catalog(catalog.path)
-    assert again.exists() and again.meta().index_type == "Flat" and len(opened) == 2
-    with pytest.raises(IndexNotFoundError), Catalog(tmp_path / "none.duckdb").held():  # not created by holding
-        pass
-    assert not (tmp_path / "none.duckdb").exists()
+    assert again.exists() and again.meta().index_type == "Flat" and len(opened) == 3  # each open costs 15-40 ms
+    with again.reading():
+        assert again.stored_files(["/photos"]) and again.ids().size == 31 and len(opened) == 4
+        assert len(again.filter_ids("width > 100")) == 19 and len(opened) == 5  # a user predicate gets its own
+        with pytest.raises(CatalogError, match=r"inside Catalog\.reading"):
+            again.set_index_type("Flat")
 
 
 def test_choose_index_type() -> None:
