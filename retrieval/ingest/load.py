@@ -386,8 +386,9 @@ def load_files(
             num_workers=workers,
             prefetch_factor=prefetch,
             worker_init_fn=functools.partial(_start_worker, os.getpid()),
-            # CTranslate2's OpenMP threads hang in a process forked from one that already ran parallel code
-            multiprocessing_context="spawn" if speech is not None else None,
+            # CTranslate2's OpenMP threads hang in a process forked from one that already ran parallel code; else
+            # fork, named, so that the worker's parent is this process whatever Python's default (`_start_worker`)
+            multiprocessing_context="spawn" if speech is not None else "fork" if sys.platform == "linux" else None,
         )
     else:
         batches = prefetched(
@@ -416,13 +417,14 @@ def _as_list(batch: list[LoadedFile | FailedFile]) -> list[LoadedFile | FailedFi
 
 
 def _start_worker(parent: int, _worker_id: int) -> None:
-    """A decode worker runs torch on one thread and, on Linux, is killed when its parent dies: a run killed
-    with SIGKILL (or by the OOM killer) would otherwise leave a worker blocked for good on its full queue."""
+    """A decode worker runs torch on one thread and, on Linux, is killed when its parent (the index run, pid
+    `parent`) dies: a run killed with SIGKILL (or by the OOM killer) would otherwise leave a worker blocked for
+    good on its full queue. Where prctl fails, the worker goes on without it."""
     import torch
 
     torch.set_num_threads(1)
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(ctypes.c_int(PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL))
         if os.getppid() != parent:  # it died before the call
             os._exit(1)
 
