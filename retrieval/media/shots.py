@@ -1,14 +1,15 @@
 """Group a video's sampled frames into shots by how much the picture changes; no model code here.
 
 A frame starts a new shot when its colour histogram (6 levels per channel, 216 bins, of its 64x64
-thumbnail) differs from the previous sampled frame's by more than `CUT_DISTANCE` (half the L1 distance:
-0 for the same colours, 1 for disjoint ones). Measured on Caltech-101 test photos panned by 12 % of
-their width within a shot (benchmarks/video.py): no pan went over 0.23, and 0.8 % of pairs of
-different photos stayed under 0.3. A grey-thumbnail difference was tried too and cut panning shots
-apart (it rises with motion), and embedding each sampled frame to compare vectors costs a model call
-per frame, several times what indexing one frame per shot does. A shot longer than `MAX_SHOT_S` is
-split. Frames are consumed as they come; of the current shot's, only those that may still be nearest its
-middle are held (their decoded pictures up to `HELD_BYTES`), and only the chosen one is converted.
+thumbnail) differs from the previous sampled frame's by more than `CUT_DISTANCE` (half the L1
+distance: 0 for the same colours, 1 for disjoint ones). Measured on the thumbnails of Caltech-101 test
+photos panned by 12 % of their width within a shot (benchmarks/video.py, 2026-12-04): no pan went
+over 0.20, and 1.8 % of 4,950 pairs of different photos stayed under 0.3. A grey-thumbnail difference
+was tried too and cut panning shots apart (it rises with motion), and embedding each sampled frame to
+compare vectors costs a model call per frame, several times what indexing one frame per shot does. A
+shot longer than `MAX_SHOT_S` is split. Frames are consumed as they come; of the current shot's, only
+those that may still be nearest its middle are held, and only the chosen one is converted to the
+tower's size (older ones too once their decoded pictures pass `HELD_BYTES`).
 """
 
 from __future__ import annotations

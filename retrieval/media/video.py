@@ -261,15 +261,17 @@ def _sampled(
 ) -> SampledFrame:
     """`frame` as a SampledFrame: its thumbnail made now, its picture when asked for. One scaler per output
     size is kept across a stream's frames, so swscale builds its filters once, not per frame."""
-    thumbnail = (
-        scalers[0]
-        .reformat(frame, format="rgb24", width=THUMBNAIL_SIDE, height=THUMBNAIL_SIDE, interpolation="AREA")
-        .to_ndarray()
-    )
     convert = functools.partial(
         _converted, frame, _picture_size(frame, video, short_side), _quarter_turns(frame.rotation), scalers[1]
     )
-    return SampledFrame(shown, thumbnail, convert, sum(plane.buffer_size for plane in frame.planes))
+    held = sum(plane.buffer_size for plane in frame.planes)
+    return SampledFrame(shown, thumbnail(frame, scalers[0]), convert, held)
+
+
+def thumbnail(frame: av.VideoFrame, scaler: VideoReformatter) -> np.ndarray:
+    """The (THUMBNAIL_SIDE, THUMBNAIL_SIDE, 3) uint8 RGB thumbnail of `frame`, as stored (not turned upright)."""
+    side = THUMBNAIL_SIDE
+    return scaler.reformat(frame, format="rgb24", width=side, height=side, interpolation="AREA").to_ndarray()
 
 
 def _picture(frame: av.VideoFrame, video: av.VideoStream, short_side: int) -> Image.Image:
