@@ -187,7 +187,8 @@ class Catalog:
         """Serve this thread's reads inside from one read-only connection (inside another `reading`, from that
         one's): each open costs 15-40 ms, as DuckDB starts a database, and a run reads several things at once.
         Other readers share the file meanwhile; a write inside is refused (DuckDB cannot open the file for
-        writing in a process that has it open read-only), and a user predicate (`filter_ids`) opens its own."""
+        writing in a process that has it open read-only), and a user predicate (`filter_ids`) opens its own, so that
+        its interrupt stops only it."""
         if getattr(self._reader, "con", None) is not None:
             yield
             return
@@ -497,7 +498,7 @@ class Catalog:
         deadline = time.monotonic() + FILTER_TIMEOUT_S
         predicate = validate_where(where, frozenset(ITEM_COLUMNS))
         sql = f"SELECT id FROM items WHERE ({predicate})"
-        with self._connect(read_only=True, may_share=False) as con:  # its own limits on its own connection
+        with self._connect(read_only=True, may_share=False) as con:  # its own, for `interrupt`; the limits are reset
             con.execute(f"SET memory_limit = '{FILTER_MEMORY_LIMIT}'")
             con.execute("SET threads = 1")
             timer = threading.Timer(max(0.05, deadline - time.monotonic()), con.interrupt)
@@ -512,6 +513,9 @@ class Catalog:
                 raise FilterError(f"invalid --where predicate: {str(err).splitlines()[0]}") from err
             finally:
                 timer.cancel()
+                with contextlib.suppress(duckdb.Error):  # the database's: inside `reading`, its connection's too
+                    con.execute("RESET memory_limit")
+                    con.execute("RESET threads")
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     def counts(self) -> dict[str, int]:

@@ -50,6 +50,8 @@ def _sync(catalog: Catalog, path: Path, requested: str, save: bool) -> FaissStor
     wanted = desired_index_type(requested, len(ids), meta.dim)
     store = FaissStore.load(path)
     if store and store.generation == meta.generation and store.index_type == wanted and store.count == len(ids):
+        if save and wanted != meta.index_type:  # a run killed between saving the file and recording its type
+            catalog.set_index_type(wanted)
         return store
     if store and store.index_type == wanted and store.dim == meta.dim and not _on_disk(store):
         _apply_diff(catalog, store, ids)

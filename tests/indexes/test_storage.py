@@ -123,6 +123,9 @@ def test_reads_share_a_connection_and_exists_then_meta_open_the_catalog_once(tmp
     _fill(catalog, 30)
     path = tmp_path / "vectors.faiss"
     sync_store(catalog, path, "auto", save=True)
+    catalog.set_index_type("HNSW32")  # as if a run was killed between saving the file and recording its type
+    sync_store(catalog, path, "auto", save=True)
+    assert catalog.meta().index_type == "Flat"
     _fill(catalog, 1)  # one more item
     opened, connect = [], duckdb.connect
 
@@ -136,7 +139,10 @@ def test_reads_share_a_connection_and_exists_then_meta_open_the_catalog_once(tmp
     assert again.exists() and again.meta().index_type == "Flat" and len(opened) == 3  # each open costs 15-40 ms
     with again.reading():
         assert again.stored_files(["/photos"]) and again.ids().size == 31 and len(opened) == 4
+        limits = "SELECT current_setting('memory_limit'), current_setting('threads')"
+        before = again._reader.con.execute(limits).fetchone()
         assert len(again.filter_ids("width > 100")) == 19 and len(opened) == 5  # a user predicate gets its own
+        assert again._reader.con.execute(limits).fetchone() == before  # and leaves the shared one its limits
         with pytest.raises(CatalogError, match=r"inside Catalog\.reading"):
             again.set_index_type("Flat")
 
