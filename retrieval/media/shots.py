@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from retrieval.media.video import THUMBNAIL_SIDE, SampledFrame
+from retrieval.media.video import SampledFrame
 
 CUT_DISTANCE = 0.3
 """Histogram distance (0..1) from the previous sampled frame above which a new shot starts."""
@@ -41,12 +41,6 @@ class VideoShot:
     end_s: float
     time_s: float
     image: Image.Image
-
-
-def colour_histogram(image: Image.Image) -> np.ndarray:
-    """The normalised LEVELS**3-bin RGB histogram of a THUMBNAIL_SIDE-square copy of `image`."""
-    side = (THUMBNAIL_SIDE, THUMBNAIL_SIDE)
-    return pixel_histogram(np.asarray(image.convert("RGB").resize(side, Image.Resampling.BOX)))
 
 
 def pixel_histogram(pixels: np.ndarray) -> np.ndarray:

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from PIL import Image
 
 from retrieval.errors import MediaDecodeError
 from retrieval.media.audio import audio_windows, resample
-from retrieval.media.shots import MAX_SHOT_S, colour_histogram, group_shots, histogram_distance
+from retrieval.media.shots import MAX_SHOT_S, group_shots, histogram_distance, pixel_histogram
 from retrieval.media.video import (
+    THUMBNAIL_SIDE,
     deadline_for,
     frame_at,
     probe_video,
@@ -60,6 +62,12 @@ def clips(tmp_path_factory: pytest.TempPathFactory, shots: list[Shot], data_dir:
 def _shots(path: Path, every_s: float = 1.0) -> list:
     facts = probe_video(path)
     return list(group_shots(sample_frames(path, every_s, deadline_for(path, facts)), facts.duration_s))
+
+
+def colour_histogram(image: Image.Image) -> np.ndarray:
+    """The shot detector's histogram of a picture (a THUMBNAIL_SIDE-square copy of it)."""
+    side = (THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+    return pixel_histogram(np.asarray(image.convert("RGB").resize(side, Image.Resampling.BOX)))
 
 
 def test_probe_reports_the_stream(clips: dict[str, Path]) -> None:
